@@ -1,0 +1,229 @@
+/**
+ * Types of the decoding layer: the node's JSON for transactions and blocks
+ * (what `decoderawtransaction` and `getblock <hash> 2` print), and the raw
+ * structures that serialize to the exact bytes.
+ *
+ * @module
+ */
+
+import type { Network } from "../network.ts";
+
+/** The `asset` object of an asset output's `scriptPubKey`, as the node prints it. */
+export interface ScriptAsset {
+  /** Asset name, for example `MYASSET`, `MYASSET/SUB`, `MYASSET!`, `#KYC`, `$RESTRICTED`. */
+  name: string;
+  /** Amount in whole units, the node's decimal as `JSON.parse` reads it. */
+  amount: number;
+  /** Exact amount in 1e-8 units; present only with the `valueSat` decode option. */
+  amountSat?: bigint;
+  /** Decimal places (issue and reissue only). */
+  units?: number;
+  /** 1 when more can be issued later (issue and reissue only). */
+  reissuable?: number;
+  /** IPFS (`Qm...`) or txid hash attached (issue, reissue and transfer messages). */
+  ipfs_hash?: string;
+  /** Message expiry (transfer), or the node's uninitialised value on issue and reissue. */
+  expire_time?: number;
+  /** Other fields the node prints for some script kinds. */
+  [key: string]: unknown;
+}
+
+/** A `scriptPubKey` (or decoded script) as the node prints it. */
+export interface ScriptPubKey {
+  /** Script in the node's assembly notation. */
+  asm: string;
+  /** Script bytes as hex. */
+  hex: string;
+  /** Number of signatures required, when the node prints it. */
+  reqSigs?: number;
+  /** Script type: `pubkeyhash`, `scripthash`, `nulldata`, `new_asset`, `transfer_asset`, ... */
+  type: string;
+  /** The asset carried by the output, for asset scripts. */
+  asset?: ScriptAsset;
+  /** Addresses paid, when the node prints them. */
+  addresses?: string[];
+  /** Other fields the node prints for some script kinds (null-asset data). */
+  [key: string]: unknown;
+}
+
+/** A transaction input as the node prints it. */
+export interface TransactionInput {
+  /** Coinbase script hex (coinbase inputs only). */
+  coinbase?: string;
+  /** Spent transaction id (non-coinbase inputs). */
+  txid?: string;
+  /** Spent output index (non-coinbase inputs). */
+  vout?: number;
+  /** Unlocking script (non-coinbase inputs). */
+  scriptSig?: { asm: string; hex: string };
+  /** Witness stack items as hex, when present. */
+  txinwitness?: string[];
+  /** Input sequence number. */
+  sequence: number;
+}
+
+/** A transaction output as the node prints it. */
+export interface TransactionOutput {
+  /** Value in EVR, the node's decimal as `JSON.parse` reads it. */
+  value: number;
+  /** Exact value in satoshis; present only with the `valueSat` decode option. */
+  valueSat?: bigint;
+  /** Output index. */
+  n: number;
+  /** The locking script. */
+  scriptPubKey: ScriptPubKey;
+}
+
+/** A decoded transaction: exactly what `decoderawtransaction` returns. */
+export interface DecodedTransaction {
+  /** Transaction id (double SHA-256 of the non-witness serialization, display order). */
+  txid: string;
+  /** Witness transaction id (double SHA-256 of the full serialization). */
+  hash: string;
+  /** Transaction version. */
+  version: number;
+  /** Serialized size in bytes, witness included. */
+  size: number;
+  /** Virtual size in bytes. */
+  vsize: number;
+  /** Lock time. */
+  locktime: number;
+  /** Inputs. */
+  vin: TransactionInput[];
+  /** Outputs. */
+  vout: TransactionOutput[];
+  /** Raw hex, present in `getblock` verbosity 2 and `getrawtransaction` verbose answers. */
+  hex?: string;
+}
+
+/** A decoded block: what `getblock <hash> 2` returns, for the fields the bytes determine. */
+export interface DecodedBlock {
+  /** Block hash (SHA-256d of the header, or EvrProgPoW's final hash on mainnet). */
+  hash: string;
+  /** Confirmations (chain context: only when given as an option). */
+  confirmations?: number;
+  /** Size without witness data. */
+  strippedsize: number;
+  /** Full serialized size. */
+  size: number;
+  /** Block weight. */
+  weight: number;
+  /** Height: from the header on mainnet, the coinbase (BIP34) or an option elsewhere. */
+  height: number;
+  /** Block version. */
+  version: number;
+  /** Block version as 8 hex digits. */
+  versionHex: string;
+  /** Merkle root. */
+  merkleroot: string;
+  /** The decoded transactions. */
+  tx: DecodedTransaction[];
+  /** Block time. */
+  time: number;
+  /** Median time past (chain context: only when given as an option). */
+  mediantime?: number;
+  /** Header nonce (32-bit). */
+  nonce: number;
+  /** Compact difficulty target as hex. */
+  bits: string;
+  /** Difficulty computed from `bits`. */
+  difficulty: number;
+  /** Total chain work (chain context: only when given as an option). */
+  chainwork?: string;
+  /** SHA-256d of the header's first 80 bytes. */
+  headerhash: string;
+  /** EvrProgPoW mix hash (zero on 80-byte headers). */
+  mixhash: string;
+  /** EvrProgPoW 64-bit nonce (0 on 80-byte headers). */
+  nonce64: number | bigint;
+  /** Previous block hash (absent on genesis). */
+  previousblockhash?: string;
+  /** Next block hash (chain context: only when given as an option). */
+  nextblockhash?: string;
+}
+
+/** Options of `decodeTransaction`. */
+export interface DecodeTransactionOptions {
+  /** Network whose address prefixes to use (default `"main"`). */
+  network?: Network;
+  /** Also give exact integer amounts (`valueSat`, `amountSat`) as bigint (default false). */
+  valueSat?: boolean;
+}
+
+/** Options of `decodeBlock`: the network, and the chain context the bytes cannot give. */
+export interface DecodeBlockOptions extends DecodeTransactionOptions {
+  /** Height, when the bytes cannot give it (80-byte headers with no BIP34 coinbase). */
+  height?: number;
+  /** Confirmations to report. */
+  confirmations?: number;
+  /** Median time past to report. */
+  mediantime?: number;
+  /** Chain work to report. */
+  chainwork?: string;
+  /** Hash of the next block to report. */
+  nextblockhash?: string;
+}
+
+/** A transaction input in raw form. */
+export interface RawInput {
+  /** Spent transaction id, in display (RPC) hex order. */
+  txid: string;
+  /** Spent output index (0xffffffff for coinbase). */
+  vout: number;
+  /** Unlocking script bytes (the coinbase script for coinbase inputs). */
+  scriptSig: Uint8Array;
+  /** Sequence number. */
+  sequence: number;
+  /** Witness stack items (empty when none). */
+  witness: Uint8Array[];
+}
+
+/** A transaction output in raw form. */
+export interface RawOutput {
+  /** Value in satoshis (1e-8 EVR). */
+  value: bigint;
+  /** Locking script bytes. */
+  script: Uint8Array;
+}
+
+/** A transaction in raw form: serializes to the exact bytes it was parsed from. */
+export interface RawTransaction {
+  /** Transaction version. */
+  version: number;
+  /** Inputs. */
+  inputs: RawInput[];
+  /** Outputs. */
+  outputs: RawOutput[];
+  /** Lock time. */
+  locktime: number;
+}
+
+/** A block header in raw form (80 bytes, or 120 on mainnet). */
+export interface RawBlockHeader {
+  /** Block version. */
+  version: number;
+  /** Previous block hash, display order hex. */
+  prevHash: string;
+  /** Merkle root, display order hex. */
+  merkleRoot: string;
+  /** Block time. */
+  time: number;
+  /** Compact target. */
+  bits: number;
+  /** 32-bit nonce (80-byte headers). */
+  nonce: number;
+  /** Height (120-byte headers only). */
+  height?: number;
+  /** 64-bit nonce (120-byte headers only). */
+  nonce64?: bigint;
+  /** Mix hash, display order hex (120-byte headers only). */
+  mixHash?: string;
+}
+
+/** A block in raw form. */
+export interface RawBlock {
+  /** The header. */
+  header: RawBlockHeader;
+  /** The transactions, coinbase first. */
+  transactions: RawTransaction[];
+}

@@ -1,0 +1,8 @@
+/**
+ * Runnable WebSocket server (work in progress).
+ *
+ * @module
+ */
+if (import.meta.main) {
+  console.log("not yet");
+}
