@@ -1,0 +1,663 @@
+/**
+ * The JSON-RPC client: configuration discovery, transport, concurrency cap,
+ * retries and error mapping.
+ *
+ * @module
+ */
+
+import {
+  AuthError,
+  ConnectionError,
+  RpcError,
+  TimeoutError,
+} from "../errors.ts";
+import {
+  describeCredentials,
+  type ResolvedSettings,
+  resolveSettings,
+} from "./_config.ts";
+import { RpcValidationError } from "./_errors.ts";
+import { EvrmoreRPCMethods } from "./_methods.ts";
+import { READ_ONLY_METHODS } from "./_read_only.ts";
+import { resultSchema, validateResult } from "./_schemas.ts";
+import { Semaphore } from "./_semaphore.ts";
+import type {
+  EvrmoreRPCClientOptions,
+  RpcBatchCall,
+  RpcBatchResult,
+  RpcCallOptions,
+  RpcConfigSources,
+  RpcResolvedConfig,
+} from "./_types.ts";
+
+const DEFAULT_TIMEOUT = 30_000;
+const DEFAULT_CONCURRENCY = 8;
+const DEFAULT_RETRIES = 3;
+const DEFAULT_RETRY_DELAY = 100;
+const MAX_RETRY_DELAY = 5_000;
+const WORK_QUEUE_FULL = "Work queue depth exceeded";
+
+interface HttpAnswer {
+  status: number;
+  text: string;
+}
+
+/** A failure worth retrying for read-only calls. */
+class RetryableError extends ConnectionError {}
+
+function checkCount(
+  value: number | undefined,
+  name: string,
+  min: number,
+): void {
+  if (value === undefined) return;
+  if (typeof value !== "number" || !Number.isFinite(value) || value < min) {
+    throw new RangeError(
+      `Cannot create EvrmoreRPCClient: ${name} must be a number >= ${min}, got ${
+        String(value)
+      }`,
+    );
+  }
+}
+
+function snippet(text: string): string {
+  const flat = text.replace(/\s+/g, " ").trim();
+  if (flat === "") return "an empty body";
+  return JSON.stringify(flat.length > 120 ? `${flat.slice(0, 120)}…` : flat);
+}
+
+function basicAuth(user: string, password: string): string {
+  const bytes = new TextEncoder().encode(`${user}:${password}`);
+  let binary = "";
+  for (const byte of bytes) binary += String.fromCharCode(byte);
+  return `Basic ${btoa(binary)}`;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function abortableDelay(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) {
+      reject(signal.reason);
+      return;
+    }
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
+/**
+ * A client of an Evrmore node's JSON-RPC interface.
+ *
+ * Settings come from, highest first: the constructor options; the
+ * environment (`EVR_RPC_URL`, `EVR_RPC_USER`, `EVR_RPC_PASSWORD`,
+ * `EVR_RPC_PORT`, `EVR_DATADIR`, `EVR_NETWORK`); `evrmore.conf` in the base
+ * data dir (`rpcconnect`, `rpcport`, `rpcuser`, `rpcpassword`,
+ * `rpccookiefile`, `testnet=1`, `regtest=1`); then the `.cookie` file in the
+ * network's subfolder. They are read on the first call (constructing never
+ * reads files); {@linkcode EvrmoreRPCClient.config} reports them, and where
+ * each came from, without the password.
+ *
+ * Calls use `fetch` with basic auth and keep-alive, at most
+ * `maxConcurrency` (default 8) at once, the rest queued. Read-only methods
+ * ({@linkcode READ_ONLY_METHODS}) are retried with jittered backoff after a
+ * connection failure or the node's `Work queue depth exceeded`.
+ *
+ * Errors: `RpcError` (the node's code, message and the method), `AuthError`
+ * (HTTP 401, naming the credentials' source), `ConnectionError` (node
+ * unreachable, naming the URL, or an answer that is not JSON-RPC),
+ * `TimeoutError`, `RpcValidationError` (a validated answer of the wrong
+ * shape).
+ *
+ * @example Read the chain
+ * ```ts
+ * import { EvrmoreRPCClient } from "@evrmore/rpc";
+ *
+ * await using client = new EvrmoreRPCClient({
+ *   url: "http://127.0.0.1:18443/",
+ *   user: "evr",
+ *   password: "secret",
+ * });
+ * const printTip = async () => {
+ *   const height = await client.getblockcount();
+ *   const hash = await client.getblockhash(height);
+ *   const block = await client.getblock(hash, 1);
+ *   console.log(height, block.tx.length);
+ * };
+ * console.log(typeof printTip); // "function"
+ * ```
+ *
+ * @example Handle node errors
+ * ```ts
+ * import { EvrmoreRPCClient, RpcError } from "@evrmore/rpc";
+ *
+ * const client = new EvrmoreRPCClient({ network: "regtest" });
+ * const find = async (hash: string) => {
+ *   try {
+ *     return await client.getblockheader(hash);
+ *   } catch (error) {
+ *     if (error instanceof RpcError && error.code === -5) return undefined;
+ *     throw error;
+ *   }
+ * };
+ * console.log(typeof find); // "function"
+ * await client.close();
+ * ```
+ */
+export class EvrmoreRPCClient extends EvrmoreRPCMethods
+  implements AsyncDisposable {
+  #options: EvrmoreRPCClientOptions;
+  #settings: Promise<ResolvedSettings> | undefined;
+  #resolved: ResolvedSettings | undefined;
+  #timeout: number;
+  #retries: number;
+  #retryDelay: number;
+  #validate: boolean;
+  #gate: Semaphore;
+  #nextId = 1;
+  #closed = false;
+  #closer = new AbortController();
+  #httpClient: Deno.HttpClient | undefined;
+
+  /**
+   * Creates a client. Nothing is read or connected until the first call.
+   *
+   * @param options Settings overriding the environment and `evrmore.conf`.
+   * @throws {RangeError} When a numeric option is out of range.
+   */
+  constructor(options: EvrmoreRPCClientOptions = {}) {
+    super();
+    checkCount(options.timeout, "timeout", 1);
+    checkCount(options.maxConcurrency, "maxConcurrency", 1);
+    checkCount(options.retries, "retries", 0);
+    checkCount(options.retryDelay, "retryDelay", 0);
+    this.#options = { ...options };
+    this.#timeout = options.timeout ?? DEFAULT_TIMEOUT;
+    this.#retries = Math.floor(options.retries ?? DEFAULT_RETRIES);
+    this.#retryDelay = options.retryDelay ?? DEFAULT_RETRY_DELAY;
+    this.#validate = options.validate ?? true;
+    this.#gate = new Semaphore(
+      Math.floor(options.maxConcurrency ?? DEFAULT_CONCURRENCY),
+    );
+    if (options.caCerts !== undefined) {
+      if (
+        !Array.isArray(options.caCerts) ||
+        options.caCerts.some((cert) => typeof cert !== "string")
+      ) {
+        throw new TypeError(
+          "Cannot create EvrmoreRPCClient: caCerts must be an array of PEM strings",
+        );
+      }
+      this.#httpClient = Deno.createHttpClient({ caCerts: options.caCerts });
+    }
+  }
+
+  /**
+   * Where each setting came from, once resolved (after the first call or
+   * {@linkcode EvrmoreRPCClient.config}); `undefined` before.
+   *
+   * @example
+   * ```ts
+   * import { EvrmoreRPCClient } from "@evrmore/rpc";
+   *
+   * await using client = new EvrmoreRPCClient({ url: "http://127.0.0.1:8819/", env: false });
+   * await client.config();
+   * console.log(client.configSource?.url.origin); // "options"
+   * ```
+   */
+  get configSource(): RpcConfigSources | undefined {
+    return this.#resolved?.sources;
+  }
+
+  /** Whether {@linkcode EvrmoreRPCClient.close} was called. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /**
+   * Resolves the settings (on first use) and reports them: URL, user,
+   * network, the files read and the source of each setting. Never the
+   * password.
+   *
+   * @example
+   * ```ts
+   * import { EvrmoreRPCClient } from "@evrmore/rpc";
+   *
+   * await using client = new EvrmoreRPCClient({ network: "regtest", env: false, datadir: "/nonexistent" });
+   * const config = await client.config();
+   * console.log(config.url); // "http://127.0.0.1:18443/"
+   * ```
+   *
+   * @returns The resolved configuration.
+   * @throws {Error} When an explicit `conf` file cannot be read (naming it).
+   */
+  async config(): Promise<RpcResolvedConfig> {
+    const { password: _password, ...config } = await this.#settingsOnce();
+    return structuredClone(config);
+  }
+
+  #settingsOnce(): Promise<ResolvedSettings> {
+    if (this.#settings === undefined) {
+      const pending = resolveSettings(this.#options).then((settings) => {
+        this.#resolved = settings;
+        return settings;
+      });
+      // A failed resolution is retried on the next call.
+      pending.catch(() => {
+        if (this.#settings === pending) this.#settings = undefined;
+      });
+      this.#settings = pending;
+    }
+    return this.#settings;
+  }
+
+  /**
+   * Calls any RPC method with positional parameters. Answers of the read
+   * methods the system relies on are validated (see the typed methods).
+   *
+   * @example
+   * ```ts
+   * import { EvrmoreRPCClient } from "@evrmore/rpc";
+   *
+   * const client = new EvrmoreRPCClient();
+   * const count = () => client.call<number>("getblockcount", [], { timeout: 5000 });
+   * console.log(typeof count); // "function"
+   * await client.close();
+   * ```
+   *
+   * @param method The RPC method.
+   * @param params Positional parameters (default none).
+   * @param options Signal and timeout of this call.
+   * @returns The node's `result`.
+   * @throws {RpcError} The node answered with an error.
+   * @throws {AuthError} The node refused the credentials.
+   * @throws {ConnectionError} The node could not be reached or answered garbage.
+   * @throws {TimeoutError} No answer in time.
+   * @throws {RpcValidationError} The answer had the wrong shape.
+   */
+  override async call<T = unknown>(
+    method: string,
+    params: unknown[] = [],
+    options: RpcCallOptions = {},
+  ): Promise<T> {
+    if (typeof method !== "string" || method === "") {
+      throw new TypeError("Cannot call: method must be a non-empty string");
+    }
+    if (!Array.isArray(params)) {
+      throw new TypeError(`Cannot call ${method}: params must be an array`);
+    }
+    const id = this.#nextId++;
+    const body = JSON.stringify({ jsonrpc: "1.0", id, method, params });
+    const { answer, settings } = await this.#exchange(
+      method,
+      body,
+      READ_ONLY_METHODS.has(method),
+      options,
+    );
+    const parsed = this.#parse(method, answer, settings);
+    if (!isObject(parsed) || !("result" in parsed || "error" in parsed)) {
+      throw new ConnectionError(
+        `Cannot call ${method}: the answer from ${settings.url} is not a JSON-RPC reply (HTTP ${answer.status}): ${
+          snippet(answer.text)
+        }`,
+      );
+    }
+    if (parsed.error !== null && parsed.error !== undefined) {
+      throw this.#rpcError(method, parsed.error, answer.status);
+    }
+    return this.#check(method, params, parsed.result) as T;
+  }
+
+  /**
+   * Sends several calls as one JSON-RPC batch (one HTTP request). Each
+   * element of the answer is its own `{ result }` or `{ error }`, in the order
+   * of the calls; a failing call does not fail the others.
+   *
+   * @example
+   * ```ts
+   * import { EvrmoreRPCClient } from "@evrmore/rpc";
+   *
+   * const client = new EvrmoreRPCClient();
+   * const tip = async () => {
+   *   const [count, best] = await client.batch([
+   *     { method: "getblockcount" },
+   *     { method: "getbestblockhash" },
+   *   ]);
+   *   return [count?.result, best?.result];
+   * };
+   * console.log(typeof tip); // "function"
+   * await client.close();
+   * ```
+   *
+   * @param calls The calls.
+   * @param options Signal and timeout of the whole batch.
+   * @returns One outcome per call, in order.
+   * @throws {AuthError} The node refused the credentials.
+   * @throws {ConnectionError} The node could not be reached or answered garbage.
+   * @throws {TimeoutError} No answer in time.
+   */
+  async batch(
+    calls: readonly RpcBatchCall[],
+    options: RpcCallOptions = {},
+  ): Promise<RpcBatchResult[]> {
+    if (!Array.isArray(calls)) {
+      throw new TypeError("Cannot send batch: calls must be an array");
+    }
+    const label = `batch of ${calls.length} call${
+      calls.length === 1 ? "" : "s"
+    }`;
+    const ids: number[] = [];
+    const requests = calls.map((entry, i) => {
+      if (!isObject(entry) || typeof entry.method !== "string") {
+        throw new TypeError(
+          `Cannot send batch: call ${i} needs a string method`,
+        );
+      }
+      if (entry.params !== undefined && !Array.isArray(entry.params)) {
+        throw new TypeError(
+          `Cannot send batch: params of call ${i} (${entry.method}) must be an array`,
+        );
+      }
+      const id = this.#nextId++;
+      ids.push(id);
+      return {
+        jsonrpc: "1.0",
+        id,
+        method: entry.method,
+        params: entry.params ?? [],
+      };
+    });
+    const readOnly = calls.every((c) => READ_ONLY_METHODS.has(c.method));
+    const { answer, settings } = await this.#exchange(
+      label,
+      JSON.stringify(requests),
+      readOnly,
+      options,
+    );
+    const parsed = this.#parse(label, answer, settings);
+    if (!Array.isArray(parsed)) {
+      if (
+        isObject(parsed) && parsed.error !== null && parsed.error !== undefined
+      ) {
+        throw this.#rpcError(label, parsed.error, answer.status);
+      }
+      throw new ConnectionError(
+        `Cannot send ${label}: the answer from ${settings.url} is not a JSON-RPC batch reply (HTTP ${answer.status}): ${
+          snippet(answer.text)
+        }`,
+      );
+    }
+    const byId = new Map<unknown, unknown>();
+    for (const element of parsed) {
+      if (isObject(element) && element.id !== null) {
+        byId.set(element.id, element);
+      }
+    }
+    return calls.map((entry, i): RpcBatchResult => {
+      const element = byId.get(ids[i]) ??
+        (parsed.length === calls.length ? parsed[i] : undefined);
+      if (!isObject(element) || !("result" in element || "error" in element)) {
+        return {
+          error: new ConnectionError(
+            `Cannot call ${entry.method}: no answer for it in the batch reply from ${settings.url}`,
+          ),
+        };
+      }
+      if (element.error !== null && element.error !== undefined) {
+        return {
+          error: this.#rpcError(entry.method, element.error, answer.status),
+        };
+      }
+      try {
+        return {
+          result: this.#check(entry.method, entry.params ?? [], element.result),
+        };
+      } catch (error) {
+        return { error: error as Error };
+      }
+    });
+  }
+
+  /**
+   * Closes the client: calls in flight or queued reject, later calls reject.
+   * Idempotent.
+   *
+   * @example
+   * ```ts
+   * import { EvrmoreRPCClient } from "@evrmore/rpc";
+   *
+   * const client = new EvrmoreRPCClient();
+   * await client.close();
+   * await client.close(); // no effect
+   * console.log(client.closed); // true
+   * ```
+   */
+  close(): Promise<void> {
+    if (!this.#closed) {
+      this.#closed = true;
+      this.#closer.abort(
+        new ConnectionError("Cannot call: the client was closed"),
+      );
+    }
+    return Promise.resolve();
+  }
+
+  /**
+   * Closes the client (for `await using`). Idempotent.
+   *
+   * @example
+   * ```ts
+   * import { EvrmoreRPCClient } from "@evrmore/rpc";
+   *
+   * {
+   *   await using client = new EvrmoreRPCClient();
+   *   console.log(client.closed); // false
+   * }
+   * ```
+   */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  #closedError(label: string): ConnectionError {
+    return new ConnectionError(
+      `Cannot call ${
+        label.startsWith("batch") ? `(${label})` : label
+      }: the client was closed`,
+    );
+  }
+
+  /** Sends one HTTP request with the cap, timeout, abort and retries; returns the raw answer. */
+  async #exchange(
+    label: string,
+    body: string,
+    retryable: boolean,
+    options: RpcCallOptions,
+  ): Promise<{ answer: HttpAnswer; settings: ResolvedSettings }> {
+    if (this.#closed) throw this.#closedError(label);
+    const timeout = options.timeout ?? this.#timeout;
+    checkCount(timeout, "timeout", 1);
+    let settings = await this.#settingsOnce();
+    if (this.#closed) throw this.#closedError(label);
+
+    const timer = new AbortController();
+    const handle = setTimeout(() => {
+      timer.abort(
+        new TimeoutError(
+          `Cannot call ${label}: no answer within ${timeout} ms`,
+        ),
+      );
+    }, timeout);
+    const signals = [timer.signal, this.#closer.signal];
+    if (options.signal !== undefined) signals.push(options.signal);
+    const signal = AbortSignal.any(signals);
+    let reauthenticated = false;
+    try {
+      for (let attempt = 0;; attempt++) {
+        let failure: RetryableError;
+        await this.#gate.acquire(signal);
+        try {
+          const answer = await this.#post(settings, body, signal);
+          if (
+            answer.status === 401 && !reauthenticated &&
+            settings.sources.password.origin === "cookie"
+          ) {
+            // The node rewrites its cookie when it restarts: read it again once.
+            reauthenticated = true;
+            this.#settings = undefined;
+            const fresh = await this.#settingsOnce();
+            if (fresh.password !== settings.password) {
+              settings = fresh;
+              attempt--;
+              continue;
+            }
+          }
+          if (answer.status === 401) {
+            throw new AuthError(
+              `Cannot call ${label}: the node at ${settings.url} refused ${
+                describeCredentials(settings)
+              } (HTTP 401)`,
+            );
+          }
+          if (answer.status === 500 && answer.text.trim() === WORK_QUEUE_FULL) {
+            failure = new RetryableError(
+              `Cannot call ${label}: the node at ${settings.url} is busy (HTTP 500 "${WORK_QUEUE_FULL}")`,
+            );
+          } else {
+            return { answer, settings };
+          }
+        } catch (error) {
+          if (signal.aborted) throw error;
+          if (!(error instanceof RetryableError)) throw error;
+          failure = error;
+        } finally {
+          this.#gate.release();
+        }
+        if (!retryable || attempt >= this.#retries) {
+          throw new ConnectionError(failure.message, { cause: failure.cause });
+        }
+        const ceiling = Math.min(
+          MAX_RETRY_DELAY,
+          this.#retryDelay * 2 ** attempt,
+        );
+        await abortableDelay(Math.random() * ceiling, signal);
+      }
+    } catch (error) {
+      if (signal.aborted) {
+        if (options.signal?.aborted) throw options.signal.reason;
+        if (timer.signal.aborted) throw timer.signal.reason;
+        throw this.#closedError(label);
+      }
+      throw error;
+    } finally {
+      clearTimeout(handle);
+    }
+  }
+
+  async #post(
+    settings: ResolvedSettings,
+    body: string,
+    signal: AbortSignal,
+  ): Promise<HttpAnswer> {
+    const headers: Record<string, string> = {
+      "Content-Type": "application/json",
+      "Accept": "application/json",
+    };
+    if (settings.user !== undefined || settings.password !== undefined) {
+      headers["Authorization"] = basicAuth(
+        settings.user ?? "",
+        settings.password ?? "",
+      );
+    }
+    let response: Response;
+    try {
+      const init: RequestInit & { client?: Deno.HttpClient } = {
+        method: "POST",
+        headers,
+        body,
+        signal,
+      };
+      if (this.#httpClient !== undefined) init.client = this.#httpClient;
+      response = await fetch(settings.url, init);
+    } catch (cause) {
+      if (signal.aborted) throw cause;
+      throw new RetryableError(
+        `Cannot connect to ${settings.url}: ${
+          cause instanceof Error ? cause.message : String(cause)
+        }`,
+        { cause },
+      );
+    }
+    try {
+      return { status: response.status, text: await response.text() };
+    } catch (cause) {
+      if (signal.aborted) throw cause;
+      throw new RetryableError(
+        `Cannot read the answer from ${settings.url}: ${
+          cause instanceof Error ? cause.message : String(cause)
+        }`,
+        { cause },
+      );
+    }
+  }
+
+  #parse(
+    label: string,
+    answer: HttpAnswer,
+    settings: ResolvedSettings,
+  ): unknown {
+    try {
+      return JSON.parse(answer.text);
+    } catch (cause) {
+      const hint = answer.status === 404 && answer.text.trim() === ""
+        ? " (check the URL path)"
+        : "";
+      throw new ConnectionError(
+        `Cannot call ${label}: the answer from ${settings.url} is not JSON (HTTP ${answer.status}${hint}): ${
+          snippet(answer.text)
+        }`,
+        { cause },
+      );
+    }
+  }
+
+  #rpcError(method: string, error: unknown, status: number): RpcError {
+    if (
+      isObject(error) && typeof error.code === "number" &&
+      typeof error.message === "string"
+    ) {
+      return new RpcError(`Cannot call ${method}: ${error.message}`, {
+        code: error.code,
+        method,
+        status,
+      });
+    }
+    return new RpcError(
+      `Cannot call ${method}: malformed error from the node: ${
+        snippet(JSON.stringify(error) ?? String(error))
+      }`,
+      { code: -32603, method, status },
+    );
+  }
+
+  #check(method: string, params: readonly unknown[], result: unknown): unknown {
+    if (!this.#validate) return result;
+    const schema = resultSchema(method, params);
+    if (schema === undefined) return result;
+    const outcome = validateResult(schema, result);
+    if (outcome.ok) return outcome.value;
+    throw new RpcValidationError(
+      `Cannot validate ${method} result: field ${outcome.field}: ${outcome.detail}`,
+      { method, field: outcome.field },
+    );
+  }
+}
