@@ -14,7 +14,7 @@ export interface ScriptAsset {
   name: string;
   /** Amount in whole units, the node's decimal as `JSON.parse` reads it. */
   amount: number;
-  /** Exact amount in 1e-8 units; present only with the `valueSat` decode option. */
+  /** Exact amount in 1e-8 units; present only with the `valueSat` decode option (last key). */
   amountSat?: bigint;
   /** Decimal places (issue and reissue only). */
   units?: number;
@@ -22,8 +22,15 @@ export interface ScriptAsset {
   reissuable?: number;
   /** IPFS (`Qm...`) or txid hash attached (issue, reissue and transfer messages). */
   ipfs_hash?: string;
-  /** Message expiry (transfer), or the node's uninitialised value on issue and reissue. */
-  expire_time?: number;
+  /**
+   * Message expiry (transfer), or the node's uninitialised value on issue,
+   * owner and reissue outputs: the node prints `8387847183396104704`, which
+   * `JSON.parse` reads as `8387847183396104000`. By default this is that
+   * number (so results deep-equal the parsed node JSON); with the `valueSat`
+   * decode option it is the exact bigint `8387847183396104704n` (and a
+   * transfer's expiry is a bigint too).
+   */
+  expire_time?: number | bigint;
   /** Other fields the node prints for some script kinds. */
   [key: string]: unknown;
 }
@@ -130,11 +137,18 @@ export interface DecodedBlock {
   difficulty: number;
   /** Total chain work (chain context: only when given as an option). */
   chainwork?: string;
-  /** SHA-256d of the header's first 80 bytes. */
+  /**
+   * SHA-256d of version..bits plus the header's nHeight: the first 80 bytes
+   * of a 120-byte header; on 80-byte headers the nonce is replaced by the
+   * zero nHeight, as the node computes it.
+   */
   headerhash: string;
   /** EvrProgPoW mix hash (zero on 80-byte headers). */
   mixhash: string;
-  /** EvrProgPoW 64-bit nonce (0 on 80-byte headers). */
+  /**
+   * EvrProgPoW 64-bit nonce (0 on 80-byte headers): a number as
+   * `JSON.parse` reads the node's value, or an exact bigint with `valueSat`.
+   */
   nonce64: number | bigint;
   /** Previous block hash (absent on genesis). */
   previousblockhash?: string;
@@ -146,7 +160,13 @@ export interface DecodedBlock {
 export interface DecodeTransactionOptions {
   /** Network whose address prefixes to use (default `"main"`). */
   network?: Network;
-  /** Also give exact integer amounts (`valueSat`, `amountSat`) as bigint (default false). */
+  /**
+   * Exact mode (default false): outputs also carry `valueSat` and assets
+   * `amountSat` (exact 1e-8 integers as bigint), and 64-bit fields that may
+   * exceed 2^53 are exact bigints: asset `expire_time`, block `nonce64`.
+   * Without it every number equals what `JSON.parse` makes of the node's
+   * JSON (for example `expire_time` `8387847183396104000`).
+   */
   valueSat?: boolean;
 }
 
@@ -226,4 +246,36 @@ export interface RawBlock {
   header: RawBlockHeader;
   /** The transactions, coinbase first. */
   transactions: RawTransaction[];
+}
+
+/** A decoded block header: what `getblockheader <hash> true` returns, for the fields the bytes determine. */
+export interface DecodedBlockHeader {
+  /** Block hash. */
+  hash: string;
+  /** Confirmations (chain context: only when given as an option). */
+  confirmations?: number;
+  /** Height: from the header on mainnet, else only when given as an option. */
+  height?: number;
+  /** Block version. */
+  version: number;
+  /** Block version as 8 hex digits. */
+  versionHex: string;
+  /** Merkle root. */
+  merkleroot: string;
+  /** Block time. */
+  time: number;
+  /** Median time past (chain context: only when given as an option). */
+  mediantime?: number;
+  /** Header nonce (32-bit; 0 on 120-byte headers). */
+  nonce: number;
+  /** Compact difficulty target as hex. */
+  bits: string;
+  /** Difficulty computed from `bits`. */
+  difficulty: number;
+  /** Total chain work (chain context: only when given as an option). */
+  chainwork?: string;
+  /** Previous block hash (absent on genesis). */
+  previousblockhash?: string;
+  /** Next block hash (chain context: only when given as an option). */
+  nextblockhash?: string;
 }

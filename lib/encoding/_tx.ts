@@ -1,0 +1,304 @@
+/**
+ * Transaction parsing and serialization (Bitcoin format with BIP144
+ * segwit marker/flag and witnesses).
+ *
+ * @module
+ */
+
+import { DecodeError } from "../errors.ts";
+import {
+  ByteReader,
+  bytesToReversedHex,
+  ByteWriter,
+  hexDecodeError,
+  readerError,
+} from "./_bytes.ts";
+import { sha256d, sha256dParts } from "./_hash.ts";
+import type { RawInput, RawOutput, RawTransaction } from "./types.ts";
+
+/** A parsed transaction plus where its parts lie in the source bytes. */
+export interface ParsedTx {
+  /** The transaction. */
+  tx: RawTransaction;
+  /** Offset of the first byte. */
+  start: number;
+  /** Offset after the last byte. */
+  end: number;
+  /** Offset where the inputs begin (after version, or after marker/flag). */
+  bodyStart: number;
+  /** Offset after the outputs (start of witnesses, or of the lock time). */
+  bodyEnd: number;
+  /** Whether the bytes use the witness serialization. */
+  witness: boolean;
+}
+
+const EMPTY_WITNESS: Uint8Array[] = [];
+
+function readInputs(r: ByteReader, n: number): RawInput[] {
+  const inputs: RawInput[] = new Array(n);
+  for (let i = 0; i < n; i++) {
+    const txid = r.readHashHex();
+    const vout = r.readU32LE();
+    const scriptSig = r.readVarBytes();
+    const sequence = r.readU32LE();
+    inputs[i] = { txid, vout, scriptSig, sequence, witness: EMPTY_WITNESS };
+  }
+  return inputs;
+}
+
+function readOutputs(r: ByteReader): RawOutput[] {
+  const n = r.readCount(9);
+  const outputs: RawOutput[] = new Array(n);
+  for (let i = 0; i < n; i++) {
+    const value = r.readI64LE();
+    const script = r.readVarBytes();
+    outputs[i] = { value, script };
+  }
+  return outputs;
+}
+
+/**
+ * Reads one transaction at the reader's offset, as the node's
+ * `UnserializeTransaction` does (witness serialization allowed).
+ *
+ * @param r The reader.
+ * @returns The transaction and its layout.
+ */
+export function readTransaction(r: ByteReader): ParsedTx {
+  const start = r.offset;
+  const version = r.readI32LE();
+  let bodyStart = r.offset;
+  let inputs = readInputs(r, r.readCount(41));
+  let outputs: RawOutput[];
+  let flags = 0;
+  if (inputs.length === 0) {
+    const flagAt = r.offset;
+    flags = r.readU8();
+    if (flags !== 0) {
+      bodyStart = r.offset;
+      inputs = readInputs(r, r.readCount(41));
+      outputs = readOutputs(r);
+    } else {
+      outputs = [];
+      void flagAt;
+    }
+  } else {
+    outputs = readOutputs(r);
+  }
+  const bodyEnd = r.offset;
+  let witness = false;
+  if (flags & 1) {
+    flags ^= 1;
+    witness = true;
+    let any = false;
+    for (const input of inputs) {
+      const n = r.readCount(1);
+      if (n === 0) continue;
+      const stack: Uint8Array[] = new Array(n);
+      for (let j = 0; j < n; j++) stack[j] = r.readVarBytes();
+      input.witness = stack;
+      any = true;
+    }
+    if (!any) throw readerError(r, "superfluous witness record");
+  }
+  if (flags) {
+    throw readerError(r, "unknown transaction optional data", bodyStart - 1);
+  }
+  const locktime = r.readU32LE();
+  return {
+    tx: { version, inputs, outputs, locktime },
+    start,
+    end: r.offset,
+    bodyStart,
+    bodyEnd,
+    witness,
+  };
+}
+
+/**
+ * Internal-order txid of a parsed transaction, hashing views of its bytes.
+ *
+ * @param bytes The bytes it was parsed from.
+ * @param p The layout.
+ * @returns The 32-byte hash, internal order.
+ */
+export function parsedTxidBytes(bytes: Uint8Array, p: ParsedTx): Uint8Array {
+  if (!p.witness) return sha256d(bytes.subarray(p.start, p.end));
+  return sha256dParts([
+    bytes.subarray(p.start, p.start + 4),
+    bytes.subarray(p.bodyStart, p.bodyEnd),
+    bytes.subarray(p.end - 4, p.end),
+  ]);
+}
+
+/**
+ * Size of a parsed transaction without its witness data.
+ *
+ * @param p The layout.
+ * @returns The stripped size in bytes.
+ */
+export function parsedStrippedSize(p: ParsedTx): number {
+  if (!p.witness) return p.end - p.start;
+  return 4 + (p.bodyEnd - p.bodyStart) + 4;
+}
+
+function toBytes(input: Uint8Array | string, what: string): Uint8Array {
+  if (input instanceof Uint8Array) return input;
+  if (typeof input === "string") {
+    try {
+      return Uint8Array.fromHex(input);
+    } catch (cause) {
+      const error = hexDecodeError(input, what);
+      throw new DecodeError(error.message, {
+        offset: error.offset ?? 0,
+        cause,
+      });
+    }
+  }
+  throw new TypeError(
+    `Cannot decode ${what}: expected a Uint8Array or hex string`,
+  );
+}
+
+/**
+ * Converts hex or bytes input to bytes.
+ *
+ * @param input Hex text or bytes.
+ * @param what What is decoded, for messages.
+ * @returns The bytes.
+ */
+export function inputBytes(
+  input: Uint8Array | string,
+  what: string,
+): Uint8Array {
+  return toBytes(input, what);
+}
+
+/**
+ * Parses a serialized transaction (with or without witness data).
+ *
+ * @example
+ * ```ts
+ * import { bytesToHex, parseTransaction, serializeTransaction } from "@evrmore/rpc";
+ *
+ * const hex = "0200000001" + "00".repeat(32) + "ffffffff" + "0151" + "ffffffff" +
+ *   "01" + "00e1f50500000000" + "1976a914" + "00".repeat(20) + "88ac" + "00000000";
+ * const tx = parseTransaction(hex);
+ * console.log(tx.outputs[0]!.value); // 100000000n
+ * console.log(bytesToHex(serializeTransaction(tx)) === hex); // true
+ * ```
+ *
+ * @param bytes The raw transaction, as bytes or hex.
+ * @returns The transaction; scripts and witness items are views of the input.
+ * @throws {DecodeError} On truncated, malformed or trailing data; `offset` says where.
+ */
+export function parseTransaction(bytes: Uint8Array | string): RawTransaction {
+  const data = toBytes(bytes, "transaction");
+  const r = new ByteReader(data, { what: "transaction" });
+  const parsed = readTransaction(r);
+  r.assertEnd();
+  return parsed.tx;
+}
+
+function hasWitness(tx: RawTransaction): boolean {
+  for (const input of tx.inputs) {
+    if (input.witness.length > 0) return true;
+  }
+  return false;
+}
+
+/**
+ * Writes a transaction to a writer.
+ *
+ * @param w The writer.
+ * @param tx The transaction.
+ * @param withWitness Whether to include witness data (when any input has some).
+ */
+export function writeTransaction(
+  w: ByteWriter,
+  tx: RawTransaction,
+  withWitness = true,
+): void {
+  const witness = withWitness && hasWitness(tx);
+  w.writeI32LE(tx.version);
+  if (witness) w.writeU8(0).writeU8(1);
+  w.writeCompactSize(tx.inputs.length);
+  for (const input of tx.inputs) {
+    w.writeHashHex(input.txid);
+    w.writeU32LE(input.vout);
+    w.writeVarBytes(input.scriptSig);
+    w.writeU32LE(input.sequence);
+  }
+  w.writeCompactSize(tx.outputs.length);
+  for (const output of tx.outputs) {
+    w.writeI64LE(output.value);
+    w.writeVarBytes(output.script);
+  }
+  if (witness) {
+    for (const input of tx.inputs) {
+      w.writeCompactSize(input.witness.length);
+      for (const item of input.witness) w.writeVarBytes(item);
+    }
+  }
+  w.writeU32LE(tx.locktime);
+}
+
+/**
+ * Serializes a transaction; uses the segwit marker, flag and witnesses
+ * when any input has witness data.
+ *
+ * @example
+ * ```ts
+ * import { serializeTransaction } from "@evrmore/rpc";
+ *
+ * const bytes = serializeTransaction({ version: 2, inputs: [], outputs: [], locktime: 0 });
+ * console.log(bytes.length); // 10
+ * ```
+ *
+ * @param tx The transaction.
+ * @returns The serialized bytes.
+ */
+export function serializeTransaction(tx: RawTransaction): Uint8Array {
+  const w = new ByteWriter(512);
+  writeTransaction(w, tx, true);
+  return w.toBytes();
+}
+
+/**
+ * Transaction id: double SHA-256 of the serialization without witness data,
+ * in display order.
+ *
+ * @example
+ * ```ts
+ * import { txid } from "@evrmore/rpc";
+ *
+ * console.log(txid({ version: 2, inputs: [], outputs: [], locktime: 0 }).length); // 64
+ * ```
+ *
+ * @param tx The transaction.
+ * @returns The txid hex.
+ */
+export function txid(tx: RawTransaction): string {
+  const w = new ByteWriter(512);
+  writeTransaction(w, tx, false);
+  return bytesToReversedHex(sha256d(w.toBytes()));
+}
+
+/**
+ * Witness transaction id (the node's `hash` field): double SHA-256 of the
+ * full serialization, in display order; equals the txid without witness data.
+ *
+ * @example
+ * ```ts
+ * import { txid, wtxid } from "@evrmore/rpc";
+ *
+ * const tx = { version: 2, inputs: [], outputs: [], locktime: 0 };
+ * console.log(wtxid(tx) === txid(tx)); // true
+ * ```
+ *
+ * @param tx The transaction.
+ * @returns The wtxid hex.
+ */
+export function wtxid(tx: RawTransaction): string {
+  return bytesToReversedHex(sha256d(serializeTransaction(tx)));
+}

@@ -1,0 +1,1028 @@
+/**
+ * `EvrmoreWebSocketClient`: connects to an `EvrmoreWebSocketServer`.
+ *
+ * Uses only Web APIs (`WebSocket`, timers), so it runs in browsers too.
+ *
+ * @module
+ */
+
+import {
+  ConnectionError,
+  EvrmoreError,
+  type EvrmoreErrorOptions,
+  RpcError,
+  TimeoutError,
+} from "../errors.ts";
+import { normalizeTopic, parseServerMessage } from "./_protocol.ts";
+import type {
+  AssetEventData,
+  AssetMessage,
+  BlockData,
+  BlockMessage,
+  ErrorMessage,
+  MempoolData,
+  MempoolMessage,
+  TransactionData,
+  TransactionMessage,
+  WebSocketMessageId,
+  WebSocketServerMessage,
+} from "./types.ts";
+
+/**
+ * Options of {@linkcode EvrmoreWebSocketClient}.
+ *
+ * @example
+ * ```ts
+ * import type { EvrmoreWebSocketClientOptions } from "@evrmore/rpc";
+ *
+ * const options: EvrmoreWebSocketClientOptions = {
+ *   uri: "ws://example.com:8765",
+ *   pingInterval: 30,
+ *   pingTimeout: 10,
+ *   maxReconnectAttempts: 10,
+ * };
+ * console.log(options.uri);
+ * ```
+ */
+export interface EvrmoreWebSocketClientOptions {
+  /** The server's URI (default `"ws://localhost:8765"`). */
+  uri?: string;
+  /**
+   * Seconds between the client's `{"action":"ping"}` messages (default 20);
+   * `0` or `null` turns the client heartbeat off.
+   */
+  pingInterval?: number | null;
+  /**
+   * Seconds to wait for any message after a ping (default 20); when none
+   * comes the connection counts as dropped (and is reconnected). `0` or
+   * `null` never gives up.
+   */
+  pingTimeout?: number | null;
+  /** Reconnect when the connection drops (default `true`). */
+  reconnect?: boolean;
+  /** First reconnection delay in ms (default 500); doubles per failed attempt, with jitter. */
+  reconnectDelay?: number;
+  /** Longest reconnection delay in ms (default 30000). */
+  maxReconnectDelay?: number;
+  /** Attempts before giving up (default `Infinity`). */
+  maxReconnectAttempts?: number;
+  /** How long `subscribe`, `unsubscribe` and `command` wait for the answer, in ms (default 30000). */
+  requestTimeout?: number;
+  /**
+   * Messages kept for `receive()` (default 1000); when full the oldest is
+   * dropped and counted in `droppedMessages`.
+   */
+  maxQueueSize?: number;
+  /** Receives errors that reach no caller (malformed messages, failing handlers). Default: ignored. */
+  onError?: (error: Error) => void;
+}
+
+/**
+ * Options of {@linkcode EvrmoreWebSocketClient.command} and friends.
+ *
+ * @example
+ * ```ts
+ * import type { WebSocketRequestOptions } from "@evrmore/rpc";
+ *
+ * const options: WebSocketRequestOptions = { timeout: 5000 };
+ * console.log(options.timeout); // 5000
+ * ```
+ */
+export interface WebSocketRequestOptions {
+  /** Stops waiting for the answer. */
+  signal?: AbortSignal;
+  /** How long to wait for the answer, in ms (default: the client's `requestTimeout`). */
+  timeout?: number;
+}
+
+/**
+ * Options of {@linkcode WebSocketRequestError}.
+ *
+ * @example
+ * ```ts
+ * import { WebSocketRequestError, type WebSocketRequestErrorOptions } from "@evrmore/rpc";
+ *
+ * const options: WebSocketRequestErrorOptions = { code: "unknown_topic" };
+ * console.log(new WebSocketRequestError("Cannot subscribe: unknown topic", options).code);
+ * ```
+ */
+export interface WebSocketRequestErrorOptions extends EvrmoreErrorOptions {
+  /** The server's error code (`"unknown_topic"`, `"command_not_allowed"`, ...). */
+  code: string;
+  /** The command that was refused, for commands. */
+  command?: string;
+}
+
+/**
+ * The server refused a request for a reason of its own (an unknown topic, a
+ * command that is not allowed, bad parameters). Errors of the node itself
+ * are {@linkcode RpcError}s.
+ *
+ * @example
+ * ```ts
+ * import { WebSocketRequestError } from "@evrmore/rpc";
+ *
+ * const error = new WebSocketRequestError("Cannot run stop: not an allowed command", {
+ *   code: "command_not_allowed",
+ *   command: "stop",
+ * });
+ * console.log(error.code); // "command_not_allowed"
+ * ```
+ */
+export class WebSocketRequestError extends EvrmoreError {
+  /** The server's error code. */
+  readonly code: string;
+  /** The command, for command errors. */
+  readonly command: string | undefined;
+
+  /**
+   * Creates the error.
+   *
+   * @param message What was refused and why.
+   * @param options The server's code, and the command.
+   */
+  constructor(message: string, options: WebSocketRequestErrorOptions) {
+    super(message, options);
+    this.name = "WebSocketRequestError";
+    this.code = options.code;
+    this.command = options.command;
+  }
+}
+
+/**
+ * Where the connection of an {@linkcode EvrmoreWebSocketClient} stands.
+ *
+ * @example
+ * ```ts
+ * import { EvrmoreWebSocketClient, type WebSocketClientState } from "@evrmore/rpc";
+ *
+ * const state: WebSocketClientState = new EvrmoreWebSocketClient().state;
+ * console.log(state); // "idle"
+ * ```
+ */
+export type WebSocketClientState =
+  | "idle"
+  | "connecting"
+  | "open"
+  | "reconnecting"
+  | "closed";
+
+interface Pending {
+  kind: "subscribe" | "unsubscribe" | "command";
+  key: string;
+  resolve: (message: WebSocketServerMessage) => void;
+  reject: (error: Error) => void;
+  timer: ReturnType<typeof setTimeout> | undefined;
+  cleanup: () => void;
+}
+
+interface Waiter<T> {
+  resolve: (message: T) => void;
+  reject: (error: Error) => void;
+}
+
+const OPEN = 1;
+const CLOSED = 3;
+
+/**
+ * A client of `EvrmoreWebSocketServer`: subscribes to topics, receives their
+ * messages (typed per `type`), and runs read-only node commands.
+ *
+ * It pings the server every `pingInterval` seconds and treats the
+ * connection as dropped when nothing comes back within `pingTimeout`. A
+ * dropped connection is reopened with jittered exponential backoff and the
+ * topics are subscribed again, until `disconnect()`.
+ *
+ * Messages of types this version does not know (a custom server's) are
+ * delivered unchanged; name them in the type parameter to type them.
+ *
+ * Override `handleBlock`, `handleTransaction`, `handleAsset` and
+ * `handleMempool` to react to messages as they arrive (they run before the
+ * message is queued for `receive()`, and are not awaited).
+ *
+ * @example Print new blocks and transactions
+ * ```ts ignore
+ * import { EvrmoreWebSocketClient } from "@evrmore/rpc/client";
+ *
+ * await using client = new EvrmoreWebSocketClient({ uri: "ws://localhost:8765" });
+ * await client.connect();
+ * await client.subscribe("blocks");
+ * await client.subscribe("transactions");
+ * for await (const message of client) {
+ *   if (message.type === "block") {
+ *     console.log(`New block: ${message.data.hash} (height: ${message.data.height})`);
+ *   } else if (message.type === "transaction") {
+ *     console.log(`New transaction: ${message.data.txid}`);
+ *   }
+ * }
+ * ```
+ *
+ * @example Run a command
+ * ```ts ignore
+ * import { EvrmoreWebSocketClient } from "@evrmore/rpc/client";
+ *
+ * await using client = new EvrmoreWebSocketClient();
+ * await client.connect();
+ * const height = await client.command<number>("getblockcount");
+ * console.log(height);
+ * ```
+ *
+ * @example Create a client without connecting
+ * ```ts
+ * import { EvrmoreWebSocketClient } from "@evrmore/rpc";
+ *
+ * const client = new EvrmoreWebSocketClient({ uri: "ws://127.0.0.1:8765", pingInterval: 30 });
+ * console.log(client.uri, client.state); // "ws://127.0.0.1:8765" "idle"
+ * ```
+ *
+ * @typeParam Custom Message types of a custom server, to type them.
+ */
+export class EvrmoreWebSocketClient<
+  Custom extends { type: string } = never,
+> implements AsyncDisposable, AsyncIterable<WebSocketServerMessage | Custom> {
+  /** The server's URI. */
+  readonly uri: string;
+
+  #pingInterval: number;
+  #pingTimeout: number;
+  #reconnect: boolean;
+  #reconnectDelay: number;
+  #maxReconnectDelay: number;
+  #maxReconnectAttempts: number;
+  #requestTimeout: number;
+  #maxQueueSize: number;
+  #onError: (error: Error) => void;
+
+  #state: WebSocketClientState = "idle";
+  #socket: WebSocket | undefined;
+  #connecting: Promise<void> | undefined;
+  #topics = new Set<string>();
+  #queue: Array<WebSocketServerMessage | Custom> = [];
+  #waiters: Array<Waiter<WebSocketServerMessage | Custom>> = [];
+  #pending = new Map<WebSocketMessageId, Pending>();
+  #nextId = 1;
+  #dropped = 0;
+  #closedError: ConnectionError | undefined;
+  #attempts = 0;
+  #reconnectTimer: ReturnType<typeof setTimeout> | undefined;
+  #pingTimer: ReturnType<typeof setTimeout> | undefined;
+  #lastMessageAt = 0;
+  #reconnects = 0;
+  #userClosed = false;
+
+  /**
+   * Creates a client; nothing happens until {@linkcode connect}.
+   *
+   * @param options The server's URI, heartbeat, reconnection and limits.
+   */
+  constructor(options: EvrmoreWebSocketClientOptions = {}) {
+    const uri = options.uri ?? "ws://localhost:8765";
+    let parsed: URL;
+    try {
+      parsed = new URL(uri);
+    } catch (cause) {
+      throw new TypeError(`Cannot create client: invalid uri ${uri}`, {
+        cause,
+      });
+    }
+    if (
+      parsed.protocol !== "ws:" && parsed.protocol !== "wss:" &&
+      parsed.protocol !== "http:" && parsed.protocol !== "https:"
+    ) {
+      throw new TypeError(
+        `Cannot create client: uri must start with ws:// or wss://, got ${uri}`,
+      );
+    }
+    this.uri = uri;
+    this.#pingInterval = seconds("pingInterval", options.pingInterval, 20);
+    this.#pingTimeout = seconds("pingTimeout", options.pingTimeout, 20);
+    this.#reconnect = options.reconnect ?? true;
+    this.#reconnectDelay = positive(
+      "reconnectDelay",
+      options.reconnectDelay,
+      500,
+    );
+    this.#maxReconnectDelay = positive(
+      "maxReconnectDelay",
+      options.maxReconnectDelay,
+      30000,
+    );
+    this.#maxReconnectAttempts = positive(
+      "maxReconnectAttempts",
+      options.maxReconnectAttempts,
+      Infinity,
+    );
+    this.#requestTimeout = positive(
+      "requestTimeout",
+      options.requestTimeout,
+      30000,
+    );
+    this.#maxQueueSize = positive("maxQueueSize", options.maxQueueSize, 1000);
+    this.#onError = options.onError ?? (() => {});
+  }
+
+  /** Where the connection stands. */
+  get state(): WebSocketClientState {
+    return this.#state;
+  }
+
+  /** Whether the connection is open now. */
+  get connected(): boolean {
+    return this.#state === "open";
+  }
+
+  /** The topics subscribed to (subscribed again after a reconnection). */
+  get topics(): string[] {
+    return [...this.#topics];
+  }
+
+  /** Messages dropped because the receive queue was full. */
+  get droppedMessages(): number {
+    return this.#dropped;
+  }
+
+  /** How many times the connection was reopened after a drop. */
+  get reconnects(): number {
+    return this.#reconnects;
+  }
+
+  /**
+   * Opens the connection (and subscribes again to the topics of an earlier
+   * connection). Resolves once open; does nothing when already open.
+   *
+   * @throws {ConnectionError} When the server cannot be reached.
+   */
+  connect(): Promise<void> {
+    if (this.#state === "open") return Promise.resolve();
+    if (this.#connecting !== undefined) return this.#connecting;
+    // While reconnecting, try at once instead of waiting for the backoff.
+    clearTimeout(this.#reconnectTimer);
+    this.#reconnectTimer = undefined;
+    this.#state = "connecting";
+    this.#closedError = undefined;
+    this.#userClosed = false;
+    this.#connecting = this.#open().then(
+      (socket) => {
+        this.#connecting = undefined;
+        if (this.#userClosed) {
+          socket.close(1000, "Client disconnected");
+          throw new ConnectionError(
+            `Cannot connect to ${this.uri}: disconnect() was called`,
+          );
+        }
+        this.#attach(socket);
+      },
+      (error) => {
+        this.#connecting = undefined;
+        this.#state = "closed";
+        this.#closedError = error;
+        for (const waiter of this.#waiters.splice(0)) waiter.reject(error);
+        throw error;
+      },
+    );
+    return this.#connecting;
+  }
+
+  /**
+   * Closes the connection for good: pending requests reject, `receive()`
+   * rejects and iterators end. Safe to call more than once.
+   */
+  async disconnect(): Promise<void> {
+    const socket = this.#socket;
+    this.#state = "closed";
+    this.#userClosed = true;
+    this.#socket = undefined;
+    this.#connecting = undefined;
+    clearTimeout(this.#reconnectTimer);
+    clearTimeout(this.#pingTimer);
+    this.#reconnectTimer = undefined;
+    this.#pingTimer = undefined;
+    const error = new ConnectionError(
+      "Cannot receive: the client disconnected",
+    );
+    this.#closedError = error;
+    this.#queue = [];
+    this.#failPending("the client disconnected");
+    for (const waiter of this.#waiters.splice(0)) waiter.reject(error);
+    if (socket !== undefined && socket.readyState !== CLOSED) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, 2000);
+        socket.addEventListener("close", () => {
+          clearTimeout(timer);
+          resolve();
+        }, { once: true });
+        try {
+          socket.close(1000, "Client disconnected");
+        } catch {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+    }
+  }
+
+  /** Same as {@linkcode disconnect}. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.disconnect();
+  }
+
+  /**
+   * Subscribes to a topic (`blocks`, `transactions`, `assets`, `mempool`, or
+   * a custom server's); resolves on the server's answer. The topic is
+   * subscribed again after each reconnection.
+   *
+   * @param topic The topic.
+   * @param options Signal and timeout.
+   * @throws {WebSocketRequestError} When the server refuses the topic.
+   * @throws {ConnectionError} When not connected.
+   */
+  async subscribe(
+    topic: string,
+    options?: WebSocketRequestOptions,
+  ): Promise<void> {
+    checkTopic(topic);
+    this.#topics.add(topic);
+    try {
+      await this.#request(
+        "subscribe",
+        topic,
+        { action: "subscribe", topic },
+        options,
+      );
+    } catch (error) {
+      if (error instanceof WebSocketRequestError) this.#topics.delete(topic);
+      throw error;
+    }
+  }
+
+  /**
+   * Unsubscribes from a topic; resolves on the server's answer.
+   *
+   * @param topic The topic.
+   * @param options Signal and timeout.
+   */
+  async unsubscribe(
+    topic: string,
+    options?: WebSocketRequestOptions,
+  ): Promise<void> {
+    checkTopic(topic);
+    this.#topics.delete(topic);
+    await this.#request(
+      "unsubscribe",
+      topic,
+      { action: "unsubscribe", topic },
+      options,
+    );
+  }
+
+  /**
+   * Runs a node command through the server (read-only commands only).
+   *
+   * @param name The command, for example `getblockcount`.
+   * @param params Its positional parameters.
+   * @param options Signal and timeout.
+   * @returns The node's result.
+   * @throws {RpcError} The node's error, with the node's code.
+   * @throws {WebSocketRequestError} When the server refuses the command.
+   * @throws {ConnectionError} When the server cannot reach the node, or the connection is lost.
+   */
+  async command<T = unknown>(
+    name: string,
+    params: unknown[] = [],
+    options?: WebSocketRequestOptions,
+  ): Promise<T> {
+    if (typeof name !== "string" || name === "") {
+      throw new TypeError(
+        "Cannot run command: name must be a non-empty string",
+      );
+    }
+    if (!Array.isArray(params)) {
+      throw new TypeError(`Cannot run ${name}: params must be an array`);
+    }
+    const answer = await this.#request(
+      "command",
+      name,
+      { command: name, params },
+      options,
+    );
+    return (answer as { data: T }).data;
+  }
+
+  /**
+   * The next message of the subscribed topics (answers to this client's own
+   * requests are not included).
+   *
+   * @param options Stops waiting when the signal aborts.
+   * @returns The message.
+   * @throws {ConnectionError} When the client is disconnected or the connection is lost for good.
+   */
+  receive(
+    options?: { signal?: AbortSignal },
+  ): Promise<WebSocketServerMessage | Custom> {
+    const next = this.#queue.shift();
+    if (next !== undefined) return Promise.resolve(next);
+    if (this.#closedError !== undefined) {
+      return Promise.reject(this.#closedError);
+    }
+    if (this.#state === "idle") {
+      return Promise.reject(
+        new ConnectionError(
+          "Cannot receive: not connected (call connect() first)",
+        ),
+      );
+    }
+    const signal = options?.signal;
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    return new Promise((resolve, reject) => {
+      const waiter: Waiter<WebSocketServerMessage | Custom> = {
+        resolve: (message) => {
+          signal?.removeEventListener("abort", onAbort);
+          resolve(message);
+        },
+        reject: (error) => {
+          signal?.removeEventListener("abort", onAbort);
+          reject(error);
+        },
+      };
+      const onAbort = () => {
+        const index = this.#waiters.indexOf(waiter);
+        if (index >= 0) this.#waiters.splice(index, 1);
+        reject(signal?.reason);
+      };
+      signal?.addEventListener("abort", onAbort, { once: true });
+      this.#waiters.push(waiter);
+    });
+  }
+
+  /**
+   * Iterates over received messages; ends after `disconnect()`, throws
+   * {@linkcode ConnectionError} when the connection is lost for good.
+   *
+   * @returns An async iterator of messages.
+   */
+  async *[Symbol.asyncIterator](): AsyncGenerator<
+    WebSocketServerMessage | Custom,
+    void,
+    undefined
+  > {
+    while (true) {
+      let message: WebSocketServerMessage | Custom;
+      try {
+        message = await this.receive();
+      } catch (error) {
+        if (this.#userClosed) return;
+        throw error;
+      }
+      yield message;
+    }
+  }
+
+  /**
+   * Called for each `block` message before it is queued; does nothing by
+   * default. Override it to react to blocks.
+   *
+   * @param _data The block.
+   * @param _message The whole message.
+   */
+  handleBlock(_data: BlockData, _message: BlockMessage): void | Promise<void> {}
+
+  /**
+   * Called for each `transaction` message before it is queued; does nothing
+   * by default.
+   *
+   * @param _data The transaction.
+   * @param _message The whole message.
+   */
+  handleTransaction(
+    _data: TransactionData,
+    _message: TransactionMessage,
+  ): void | Promise<void> {}
+
+  /**
+   * Called for each `asset` message before it is queued; does nothing by
+   * default.
+   *
+   * @param _data The asset output.
+   * @param _message The whole message.
+   */
+  handleAsset(_data: AssetEventData, _message: AssetMessage): void | Promise<void> {}
+
+  /**
+   * Called for each `mempool` message before it is queued; does nothing by
+   * default.
+   *
+   * @param _data The mempool figures.
+   * @param _message The whole message.
+   */
+  handleMempool(
+    _data: MempoolData,
+    _message: MempoolMessage,
+  ): void | Promise<void> {}
+
+  // -------------------------------------------------------------------------
+  // Connection
+
+  #open(): Promise<WebSocket> {
+    return new Promise((resolve, reject) => {
+      let socket: WebSocket;
+      try {
+        socket = new WebSocket(this.uri);
+      } catch (cause) {
+        reject(
+          new ConnectionError(
+            `Cannot connect to ${this.uri}: ${errorText(cause)}`,
+            { cause },
+          ),
+        );
+        return;
+      }
+      const onOpen = () => {
+        socket.removeEventListener("close", onClose);
+        resolve(socket);
+      };
+      const onClose = (event: CloseEvent) => {
+        socket.removeEventListener("open", onOpen);
+        reject(
+          new ConnectionError(
+            `Cannot connect to ${this.uri}: connection failed${
+              event.code !== 1006 && event.code !== 0 ? ` (${event.code})` : ""
+            }`,
+          ),
+        );
+      };
+      socket.addEventListener("open", onOpen, { once: true });
+      socket.addEventListener("close", onClose, { once: true });
+    });
+  }
+
+  #attach(socket: WebSocket): void {
+    this.#socket = socket;
+    this.#state = "open";
+    this.#attempts = 0;
+    this.#lastMessageAt = Date.now();
+    socket.addEventListener("message", (event) => {
+      if (socket !== this.#socket) return;
+      this.#lastMessageAt = Date.now();
+      if (typeof event.data !== "string") {
+        this.#report(
+          new EvrmoreError(
+            "Cannot handle message: binary messages are not expected",
+          ),
+        );
+        return;
+      }
+      this.#onMessage(event.data);
+    });
+    socket.addEventListener("close", (event) => {
+      if (socket !== this.#socket) return;
+      this.#dropped_(
+        `connection closed (${event.code}${
+          event.reason ? ` ${event.reason}` : ""
+        })`,
+      );
+    });
+    this.#startHeartbeat();
+    for (const topic of this.#topics) {
+      this.#request("subscribe", topic, { action: "subscribe", topic }).catch(
+        (error) => {
+          if (error instanceof WebSocketRequestError) {
+            this.#topics.delete(topic);
+          }
+          this.#report(error);
+        },
+      );
+    }
+  }
+
+  /** The connection dropped (not through `disconnect()`). */
+  #dropped_(reason: string): void {
+    const socket = this.#socket;
+    this.#socket = undefined;
+    clearTimeout(this.#pingTimer);
+    this.#pingTimer = undefined;
+    this.#failPending(reason);
+    if (socket !== undefined && socket.readyState !== CLOSED) {
+      try {
+        socket.close(4000, "Heartbeat timeout");
+      } catch {
+        // Already closing.
+      }
+    }
+    if (this.#state === "closed") return;
+    if (this.#reconnect && this.#attempts < this.#maxReconnectAttempts) {
+      this.#state = "reconnecting";
+      this.#scheduleReconnect();
+    } else {
+      this.#giveUp(reason);
+    }
+  }
+
+  #giveUp(reason: string): void {
+    this.#state = "closed";
+    const error = new ConnectionError(`Cannot receive: ${reason}`);
+    this.#closedError = error;
+    for (const waiter of this.#waiters.splice(0)) waiter.reject(error);
+  }
+
+  #scheduleReconnect(): void {
+    const base = Math.min(
+      this.#maxReconnectDelay,
+      this.#reconnectDelay * 2 ** Math.min(this.#attempts, 30),
+    );
+    const delay = base / 2 + Math.random() * (base / 2);
+    this.#attempts++;
+    this.#reconnectTimer = setTimeout(() => {
+      this.#reconnectTimer = undefined;
+      if (this.#state !== "reconnecting") return;
+      this.#open().then(
+        (socket) => {
+          if (this.#state !== "reconnecting") {
+            socket.close(1000, "Client disconnected");
+            return;
+          }
+          this.#reconnects++;
+          this.#attach(socket);
+        },
+        (error: ConnectionError) => {
+          if (this.#state !== "reconnecting") return;
+          if (this.#attempts < this.#maxReconnectAttempts) {
+            this.#scheduleReconnect();
+          } else {
+            this.#giveUp(
+              error.message.replace(
+                /^Cannot connect to /,
+                "cannot reconnect to ",
+              ),
+            );
+          }
+        },
+      );
+    }, delay);
+  }
+
+  #startHeartbeat(): void {
+    clearTimeout(this.#pingTimer);
+    if (this.#pingInterval <= 0) return;
+    this.#pingTimer = setTimeout(() => this.#ping(), this.#pingInterval * 1000);
+  }
+
+  #ping(): void {
+    const socket = this.#socket;
+    if (socket === undefined || socket.readyState !== OPEN) return;
+    const sentAt = Date.now();
+    try {
+      socket.send('{"action":"ping"}');
+    } catch (cause) {
+      this.#report(cause);
+    }
+    if (this.#pingTimeout <= 0) {
+      this.#startHeartbeat();
+      return;
+    }
+    this.#pingTimer = setTimeout(() => {
+      if (socket !== this.#socket) return;
+      if (this.#lastMessageAt >= sentAt) {
+        this.#startHeartbeat();
+      } else {
+        this.#dropped_(`no answer to ping within ${this.#pingTimeout} s`);
+      }
+    }, this.#pingTimeout * 1000);
+  }
+
+  // -------------------------------------------------------------------------
+  // Messages
+
+  #onMessage(text: string): void {
+    const parsed = parseServerMessage(text);
+    if (parsed.kind === "invalid") {
+      this.#report(new EvrmoreError(`Cannot handle message: ${parsed.reason}`));
+      return;
+    }
+    if (parsed.kind === "unknown") {
+      this.#enqueue(parsed.message as Custom);
+      return;
+    }
+    const message = parsed.message;
+    switch (message.type) {
+      case "pong":
+        return;
+      case "subscription":
+      case "result":
+      case "error":
+        if (this.#settle(message)) return;
+        break;
+      case "block":
+        this.#call(() => this.handleBlock(message.data, message));
+        break;
+      case "transaction":
+        this.#call(() => this.handleTransaction(message.data, message));
+        break;
+      case "asset":
+        this.#call(() => this.handleAsset(message.data, message));
+        break;
+      case "mempool":
+        this.#call(() => this.handleMempool(message.data, message));
+        break;
+    }
+    this.#enqueue(message);
+  }
+
+  #call(handler: () => void | Promise<void>): void {
+    try {
+      const result = handler();
+      if (result instanceof Promise) {
+        result.catch((error) => this.#report(error));
+      }
+    } catch (error) {
+      this.#report(error);
+    }
+  }
+
+  #enqueue(message: WebSocketServerMessage | Custom): void {
+    const waiter = this.#waiters.shift();
+    if (waiter !== undefined) {
+      waiter.resolve(message);
+      return;
+    }
+    this.#queue.push(message);
+    if (this.#queue.length > this.#maxQueueSize) {
+      this.#queue.shift();
+      this.#dropped++;
+    }
+  }
+
+  /** Matches an answer to a pending request; returns whether it did. */
+  #settle(message: WebSocketServerMessage): boolean {
+    let id: WebSocketMessageId | undefined = "id" in message
+      ? message.id
+      : undefined;
+    if (id === undefined || !this.#pending.has(id)) {
+      id = this.#matchWithoutId(message);
+      if (id === undefined) return false;
+    }
+    const pending = this.#pending.get(id);
+    if (pending === undefined) return false;
+    pending.cleanup();
+    if (message.type === "error") {
+      pending.reject(requestError(pending, message));
+    } else {
+      pending.resolve(message);
+    }
+    return true;
+  }
+
+  /** Answers of servers that do not echo ids: the oldest request they can answer. */
+  #matchWithoutId(
+    message: WebSocketServerMessage,
+  ): WebSocketMessageId | undefined {
+    for (const [id, pending] of this.#pending) {
+      if (message.type === "subscription") {
+        const action = message.action ?? "subscribe";
+        if (
+          pending.kind === action &&
+          sameTopic(pending.key, message.topic)
+        ) return id;
+      } else if (message.type === "result" || message.type === "error") {
+        if (
+          pending.kind === "command" && "command" in message &&
+          message.command === pending.key
+        ) return id;
+      }
+    }
+    return undefined;
+  }
+
+  #request(
+    kind: Pending["kind"],
+    key: string,
+    payload: Record<string, unknown>,
+    options?: WebSocketRequestOptions,
+  ): Promise<WebSocketServerMessage> {
+    const what = kind === "command" ? `run ${key}` : `${kind} to ${key}`;
+    const socket = this.#socket;
+    if (socket === undefined || socket.readyState !== OPEN) {
+      return Promise.reject(
+        new ConnectionError(`Cannot ${what}: not connected`),
+      );
+    }
+    const signal = options?.signal;
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    const timeout = options?.timeout ?? this.#requestTimeout;
+    const id = this.#nextId++;
+    return new Promise((resolve, reject) => {
+      const onAbort = () => {
+        pending.cleanup();
+        reject(signal?.reason);
+      };
+      const pending: Pending = {
+        kind,
+        key,
+        resolve,
+        reject,
+        timer: Number.isFinite(timeout)
+          ? setTimeout(() => {
+            pending.cleanup();
+            reject(
+              new TimeoutError(
+                `Cannot ${what}: no answer within ${timeout} ms`,
+              ),
+            );
+          }, timeout)
+          : undefined,
+        cleanup: () => {
+          clearTimeout(pending.timer);
+          signal?.removeEventListener("abort", onAbort);
+          this.#pending.delete(id);
+        },
+      };
+      signal?.addEventListener("abort", onAbort, { once: true });
+      this.#pending.set(id, pending);
+      try {
+        socket.send(JSON.stringify({ ...payload, id }));
+      } catch (cause) {
+        pending.cleanup();
+        reject(
+          new ConnectionError(`Cannot ${what}: ${errorText(cause)}`, { cause }),
+        );
+      }
+    });
+  }
+
+  #failPending(reason: string): void {
+    for (const pending of [...this.#pending.values()]) {
+      pending.cleanup();
+      const what = pending.kind === "command"
+        ? `run ${pending.key}`
+        : `${pending.kind} to ${pending.key}`;
+      pending.reject(new ConnectionError(`Cannot ${what}: ${reason}`));
+    }
+  }
+
+  #report(cause: unknown): void {
+    const error = cause instanceof Error
+      ? cause
+      : new EvrmoreError(String(cause), { cause });
+    try {
+      this.#onError(error);
+    } catch {
+      // A failing error handler must not break the client.
+    }
+  }
+}
+
+function requestError(pending: Pending, message: ErrorMessage): Error {
+  const code = message.code;
+  if (pending.kind === "command" && typeof code === "number") {
+    return new RpcError(`Cannot call ${pending.key}: ${message.message}`, {
+      code,
+      method: pending.key,
+    });
+  }
+  if (code === "timeout") return new TimeoutError(message.message);
+  if (code === "node_unavailable") return new ConnectionError(message.message);
+  return new WebSocketRequestError(message.message, {
+    code: code === undefined ? "error" : String(code),
+    ...(pending.kind === "command" ? { command: pending.key } : {}),
+  });
+}
+
+function sameTopic(a: string, b: string): boolean {
+  return a === b || (normalizeTopic(a) ?? a) === (normalizeTopic(b) ?? b);
+}
+
+function checkTopic(topic: string): void {
+  if (typeof topic !== "string" || topic === "") {
+    throw new TypeError("Cannot subscribe: topic must be a non-empty string");
+  }
+}
+
+function errorText(cause: unknown): string {
+  return cause instanceof Error ? cause.message : String(cause);
+}
+
+function seconds(
+  name: string,
+  value: number | null | undefined,
+  fallback: number,
+): number {
+  if (value === undefined) return fallback;
+  if (value === null) return 0;
+  if (typeof value !== "number" || !Number.isFinite(value) || value < 0) {
+    throw new RangeError(
+      `Cannot create client: ${name} must be a number of seconds >= 0 or null`,
+    );
+  }
+  return value;
+}
+
+function positive(
+  name: string,
+  value: number | undefined,
+  fallback: number,
+): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== "number" || Number.isNaN(value) || value <= 0) {
+    throw new RangeError(`Cannot create client: ${name} must be a number > 0`);
+  }
+  return value;
+}

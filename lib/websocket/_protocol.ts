@@ -1,0 +1,578 @@
+/**
+ * The WebSocket wire protocol: one zod schema per message (the single source
+ * of truth, checked against the public interfaces of `types.ts` at compile
+ * time), and the pure functions that build and parse messages.
+ *
+ * No I/O here.
+ *
+ * @module
+ */
+
+import { z } from "zod";
+import type { DecodedBlock, DecodedTransaction } from "../encoding/types.ts";
+import type {
+  AssetEventData,
+  AssetEventType,
+  AssetMessage,
+  BlockData,
+  BlockMessage,
+  CommandRequest,
+  ErrorMessage,
+  MempoolData,
+  MempoolMessage,
+  PingRequest,
+  PongMessage,
+  ResultMessage,
+  SubscribeRequest,
+  SubscriptionMessage,
+  TransactionData,
+  TransactionMessage,
+  UnsubscribeRequest,
+  WebSocketErrorCode,
+  WebSocketMessageId,
+  WebSocketServerMessage,
+  WebSocketTopic,
+} from "./types.ts";
+import { WEBSOCKET_TOPICS } from "./types.ts";
+
+// ---------------------------------------------------------------------------
+// Schemas
+
+/** Request ids: a string (at most 128 characters) or a finite number. */
+export const MessageIdSchema = z.union([
+  z.string().max(128),
+  z.number().finite(),
+]);
+
+const id = MessageIdSchema.exactOptional();
+
+/** `data` of a block message. */
+export const BlockDataSchema = z.object({
+  hash: z.string(),
+  height: z.number(),
+  time: z.number(),
+  tx_count: z.number(),
+  size: z.number(),
+});
+
+/** `{"type":"block","data":{...}}`. */
+export const BlockMessageSchema = z.object({
+  type: z.literal("block"),
+  data: BlockDataSchema,
+});
+
+/** `data` of a transaction message. */
+export const TransactionDataSchema = z.object({
+  txid: z.string(),
+  size: z.number(),
+  vsize: z.number(),
+  version: z.number(),
+  locktime: z.number(),
+  vin_count: z.number(),
+  vout_count: z.number(),
+});
+
+/** `{"type":"transaction","data":{...}}`. */
+export const TransactionMessageSchema = z.object({
+  type: z.literal("transaction"),
+  data: TransactionDataSchema,
+});
+
+/** Values of an asset message's `data.type`. */
+export const AssetEventTypeSchema = z.enum([
+  "issue",
+  "owner",
+  "reissue",
+  "transfer",
+]);
+
+/** `data` of an asset message. */
+export const AssetDataSchema = z.object({
+  txid: z.string(),
+  asset: z.string(),
+  amount: z.number(),
+  type: AssetEventTypeSchema,
+});
+
+/** `{"type":"asset","data":{...}}`. */
+export const AssetMessageSchema = z.object({
+  type: z.literal("asset"),
+  data: AssetDataSchema,
+});
+
+/** `data` of a mempool message. */
+export const MempoolDataSchema = z.object({
+  size: z.number(),
+  bytes: z.number(),
+  usage: z.number(),
+});
+
+/** `{"type":"mempool","data":{...}}`. */
+export const MempoolMessageSchema = z.object({
+  type: z.literal("mempool"),
+  data: MempoolDataSchema,
+});
+
+/** `{"type":"subscription","status":"success","topic":...,"action":...}`. */
+export const SubscriptionMessageSchema = z.object({
+  type: z.literal("subscription"),
+  status: z.literal("success"),
+  topic: z.string(),
+  action: z.enum(["subscribe", "unsubscribe"]).exactOptional(),
+  id,
+});
+
+/** `{"type":"result","command":...,"data":...}`. */
+export const ResultMessageSchema = z.object({
+  type: z.literal("result"),
+  command: z.string(),
+  data: z.unknown(),
+  id,
+});
+
+/** `{"type":"error","message":...,"code":...}`. */
+export const ErrorMessageSchema = z.object({
+  type: z.literal("error"),
+  message: z.string(),
+  code: z.union([z.number(), z.string()]).exactOptional(),
+  command: z.string().exactOptional(),
+  id,
+});
+
+/** `{"type":"pong"}`. */
+export const PongMessageSchema = z.object({
+  type: z.literal("pong"),
+  id,
+});
+
+/** Every server message, discriminated by `type`. */
+export const ServerMessageSchema = z.discriminatedUnion("type", [
+  BlockMessageSchema,
+  TransactionMessageSchema,
+  AssetMessageSchema,
+  MempoolMessageSchema,
+  SubscriptionMessageSchema,
+  ResultMessageSchema,
+  ErrorMessageSchema,
+  PongMessageSchema,
+]);
+
+/** `{"action":"subscribe","topic":...}`. */
+export const SubscribeRequestSchema = z.object({
+  action: z.literal("subscribe"),
+  topic: z.string(),
+  id,
+});
+
+/** `{"action":"unsubscribe","topic":...}`. */
+export const UnsubscribeRequestSchema = z.object({
+  action: z.literal("unsubscribe"),
+  topic: z.string(),
+  id,
+});
+
+/** `{"action":"ping"}`. */
+export const PingRequestSchema = z.object({
+  action: z.literal("ping"),
+  id,
+});
+
+/** `{"command":...,"params":[...]}`. */
+export const CommandRequestSchema = z.object({
+  command: z.string(),
+  params: z.array(z.unknown()).exactOptional(),
+  id,
+});
+
+// Compile-time proof that the schemas and the public interfaces agree.
+type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends
+  (<T>() => T extends B ? 1 : 2) ? true : false;
+type Check<T extends true> = T;
+export type _SchemaChecks = [
+  Check<Equal<z.infer<typeof BlockDataSchema>, BlockData>>,
+  Check<Equal<z.infer<typeof BlockMessageSchema>, BlockMessage>>,
+  Check<Equal<z.infer<typeof TransactionDataSchema>, TransactionData>>,
+  Check<Equal<z.infer<typeof TransactionMessageSchema>, TransactionMessage>>,
+  Check<Equal<z.infer<typeof AssetDataSchema>, AssetEventData>>,
+  Check<Equal<z.infer<typeof AssetMessageSchema>, AssetMessage>>,
+  Check<Equal<z.infer<typeof AssetEventTypeSchema>, AssetEventType>>,
+  Check<Equal<z.infer<typeof MempoolDataSchema>, MempoolData>>,
+  Check<Equal<z.infer<typeof MempoolMessageSchema>, MempoolMessage>>,
+  Check<Equal<z.infer<typeof SubscriptionMessageSchema>, SubscriptionMessage>>,
+  Check<Equal<z.infer<typeof ResultMessageSchema>, ResultMessage>>,
+  Check<Equal<z.infer<typeof ErrorMessageSchema>, ErrorMessage>>,
+  Check<Equal<z.infer<typeof PongMessageSchema>, PongMessage>>,
+  Check<Equal<z.infer<typeof ServerMessageSchema>, WebSocketServerMessage>>,
+  Check<Equal<z.infer<typeof SubscribeRequestSchema>, SubscribeRequest>>,
+  Check<Equal<z.infer<typeof UnsubscribeRequestSchema>, UnsubscribeRequest>>,
+  Check<Equal<z.infer<typeof PingRequestSchema>, PingRequest>>,
+  Check<Equal<z.infer<typeof CommandRequestSchema>, CommandRequest>>,
+  Check<Equal<z.infer<typeof MessageIdSchema>, WebSocketMessageId>>,
+];
+
+// ---------------------------------------------------------------------------
+// Topics
+
+/** The standard topics, in documentation order. */
+export const TOPICS: readonly WebSocketTopic[] = WEBSOCKET_TOPICS;
+
+const TOPIC_ALIASES: Readonly<Record<string, WebSocketTopic>> = Object.freeze({
+  blocks: "blocks",
+  block: "blocks",
+  transactions: "transactions",
+  transaction: "transactions",
+  assets: "assets",
+  asset: "assets",
+  mempool: "mempool",
+  mempools: "mempool",
+});
+
+/**
+ * The canonical topic for a name or its singular alias, `undefined` for an
+ * unknown topic.
+ */
+export function normalizeTopic(topic: string): WebSocketTopic | undefined {
+  return Object.hasOwn(TOPIC_ALIASES, topic) ? TOPIC_ALIASES[topic] : undefined;
+}
+
+// ---------------------------------------------------------------------------
+// Building server messages
+
+/** The block message data of a decoded block. */
+export function blockData(block: DecodedBlock): BlockData {
+  return {
+    hash: block.hash,
+    height: block.height,
+    time: block.time,
+    tx_count: block.tx.length,
+    size: block.size,
+  };
+}
+
+/**
+ * The block message data of a `getblock <hash> 1` answer, or `undefined`
+ * when the answer lacks a field.
+ */
+export function blockDataFromRpc(result: unknown): BlockData | undefined {
+  if (typeof result !== "object" || result === null) return undefined;
+  const r = result as Record<string, unknown>;
+  const txCount = typeof r.nTx === "number"
+    ? r.nTx
+    : Array.isArray(r.tx)
+    ? r.tx.length
+    : undefined;
+  const data = {
+    hash: r.hash,
+    height: r.height,
+    time: r.time,
+    tx_count: txCount,
+    size: r.size,
+  };
+  const parsed = BlockDataSchema.safeParse(data);
+  return parsed.success ? parsed.data : undefined;
+}
+
+/** The transaction message data of a decoded transaction. */
+export function transactionData(tx: DecodedTransaction): TransactionData {
+  return {
+    txid: tx.txid,
+    size: tx.size,
+    vsize: tx.vsize,
+    version: tx.version,
+    locktime: tx.locktime,
+    vin_count: tx.vin.length,
+    vout_count: tx.vout.length,
+  };
+}
+
+/**
+ * The asset event type of an output, from its `scriptPubKey` type and asset
+ * name, or `undefined` for an output that carries no asset amount.
+ */
+export function assetEventType(
+  scriptType: string,
+  name: string,
+): AssetEventType | undefined {
+  switch (scriptType) {
+    case "new_asset":
+      return name.endsWith("!") ? "owner" : "issue";
+    case "reissue_asset":
+      return "reissue";
+    case "transfer_asset":
+      return "transfer";
+    default:
+      return undefined;
+  }
+}
+
+/** One asset data per asset output of a decoded transaction, in output order. */
+export function assetEvents(tx: DecodedTransaction): AssetEventData[] {
+  const events: AssetEventData[] = [];
+  for (const output of tx.vout) {
+    const script = output.scriptPubKey;
+    const asset = script?.asset;
+    if (asset === undefined || typeof asset.name !== "string") continue;
+    const type = assetEventType(script.type, asset.name);
+    if (type === undefined || typeof asset.amount !== "number") continue;
+    events.push({
+      txid: tx.txid,
+      asset: asset.name,
+      amount: asset.amount,
+      type,
+    });
+  }
+  return events;
+}
+
+/**
+ * The mempool message data of a `getmempoolinfo` answer, or `undefined` when
+ * the answer lacks a field.
+ */
+export function mempoolData(info: unknown): MempoolData | undefined {
+  if (typeof info !== "object" || info === null) return undefined;
+  const r = info as Record<string, unknown>;
+  const parsed = MempoolDataSchema.safeParse({
+    size: r.size,
+    bytes: r.bytes,
+    usage: r.usage,
+  });
+  return parsed.success ? parsed.data : undefined;
+}
+
+/** Builds an error message, with the id only when there is one. */
+export function errorMessage(
+  code: WebSocketErrorCode | number,
+  message: string,
+  extra: { id?: WebSocketMessageId | undefined; command?: string | undefined } =
+    {},
+): ErrorMessage {
+  const out: ErrorMessage = { type: "error", message, code };
+  if (extra.command !== undefined) out.command = extra.command;
+  if (extra.id !== undefined) out.id = extra.id;
+  return out;
+}
+
+// ---------------------------------------------------------------------------
+// Parsing client messages (server side)
+
+/** A client message that passed validation, with its canonical topic. */
+export type ParsedClientMessage =
+  | {
+    kind: "subscribe" | "unsubscribe";
+    topic: WebSocketTopic;
+    id?: WebSocketMessageId;
+  }
+  | { kind: "ping"; id?: WebSocketMessageId }
+  | {
+    kind: "command";
+    command: string;
+    params: unknown[];
+    id?: WebSocketMessageId;
+  };
+
+/** A client message that failed validation, with the error to answer. */
+export interface ClientMessageFailure {
+  /** Marks a failure. */
+  kind: "error";
+  /** The error message to send back. */
+  error: ErrorMessage;
+}
+
+/** Longest accepted command name. */
+const MAX_COMMAND_LENGTH = 64;
+const COMMAND_PATTERN = /^[A-Za-z][A-Za-z0-9_]*$/;
+
+/**
+ * Parses and validates one client text message.
+ *
+ * Any well-formed id is kept so that error answers echo it too.
+ */
+export function parseClientMessage(
+  text: string,
+): ParsedClientMessage | ClientMessageFailure {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return fail("invalid_json", "Cannot parse message: invalid JSON");
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    return fail(
+      "invalid_message",
+      "Cannot handle message: expected a JSON object",
+    );
+  }
+  const object = value as Record<string, unknown>;
+  let messageId: WebSocketMessageId | undefined;
+  if (object.id !== undefined) {
+    const parsedId = MessageIdSchema.safeParse(object.id);
+    if (!parsedId.success) {
+      return fail(
+        "invalid_message",
+        "Cannot handle message: id must be a string (at most 128 characters) or a number",
+      );
+    }
+    messageId = parsedId.data;
+  }
+  const withId = <T extends object>(m: T): T & { id?: WebSocketMessageId } =>
+    messageId === undefined ? m : { ...m, id: messageId };
+
+  if ("action" in object) {
+    const action = object.action;
+    if (action === "ping") return withId({ kind: "ping" as const });
+    if (action === "subscribe" || action === "unsubscribe") {
+      const schema = action === "subscribe"
+        ? SubscribeRequestSchema
+        : UnsubscribeRequestSchema;
+      const parsed = schema.safeParse(object);
+      if (!parsed.success) {
+        return fail(
+          "invalid_message",
+          `Cannot ${action}: "topic" must be a string`,
+          messageId,
+        );
+      }
+      const topic = normalizeTopic(parsed.data.topic);
+      if (topic === undefined) {
+        return fail(
+          "unknown_topic",
+          `Cannot ${action}: unknown topic ${
+            JSON.stringify(parsed.data.topic.slice(0, 64))
+          } (topics: ${TOPICS.join(", ")})`,
+          messageId,
+        );
+      }
+      return withId({ kind: action, topic });
+    }
+    const shown = typeof action === "string"
+      ? JSON.stringify(action.slice(0, 64))
+      : typeof action;
+    return fail(
+      "unknown_action",
+      `Cannot handle action ${shown}: expected subscribe, unsubscribe or ping`,
+      messageId,
+    );
+  }
+
+  if ("command" in object) {
+    const command = object.command;
+    if (
+      typeof command !== "string" || command.length > MAX_COMMAND_LENGTH ||
+      !COMMAND_PATTERN.test(command)
+    ) {
+      return fail(
+        "invalid_message",
+        'Cannot run command: "command" must be a command name',
+        messageId,
+      );
+    }
+    const parsed = CommandRequestSchema.safeParse(object);
+    if (!parsed.success) {
+      return {
+        kind: "error",
+        error: errorMessage(
+          "invalid_params",
+          `Cannot run ${command}: "params" must be an array`,
+          { id: messageId, command },
+        ),
+      };
+    }
+    return withId({
+      kind: "command" as const,
+      command,
+      params: parsed.data.params ?? [],
+    });
+  }
+
+  return fail(
+    "invalid_message",
+    'Cannot handle message: expected an "action" or a "command"',
+    messageId,
+  );
+}
+
+function fail(
+  code: WebSocketErrorCode,
+  message: string,
+  messageId?: WebSocketMessageId,
+): ClientMessageFailure {
+  return {
+    kind: "error",
+    error: errorMessage(code, message, { id: messageId }),
+  };
+}
+
+// ---------------------------------------------------------------------------
+// Parsing server messages (client side)
+
+/** Result of {@linkcode parseServerMessage}. */
+export type ParsedServerMessage =
+  | { kind: "known"; message: WebSocketServerMessage }
+  | { kind: "unknown"; message: { type: string; [key: string]: unknown } }
+  | { kind: "invalid"; reason: string };
+
+const KNOWN_TYPES = new Set([
+  "block",
+  "transaction",
+  "asset",
+  "mempool",
+  "subscription",
+  "result",
+  "error",
+  "pong",
+]);
+
+/**
+ * Parses one server text message. Known types are validated against their
+ * schema and returned unchanged (extra fields kept); other types are
+ * returned as they are.
+ */
+export function parseServerMessage(text: string): ParsedServerMessage {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return { kind: "invalid", reason: "invalid JSON" };
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    return { kind: "invalid", reason: "not a JSON object" };
+  }
+  const type = (value as Record<string, unknown>).type;
+  if (typeof type !== "string") {
+    return { kind: "invalid", reason: 'no string "type"' };
+  }
+  if (!KNOWN_TYPES.has(type)) {
+    return {
+      kind: "unknown",
+      message: value as { type: string; [key: string]: unknown },
+    };
+  }
+  const parsed = ServerMessageSchema.safeParse(value);
+  if (!parsed.success) {
+    return {
+      kind: "invalid",
+      reason: `malformed ${type} message: ${
+        parsed.error.issues[0]?.path.join(".") ?? ""
+      } ${parsed.error.issues[0]?.message ?? ""}`.trim(),
+    };
+  }
+  return { kind: "known", message: value as WebSocketServerMessage };
+}
+
+// ---------------------------------------------------------------------------
+// Error sanitizing
+
+const URL_PATTERN = /[a-z][a-z0-9+.-]*:\/\/[^\s"'<>]*/gi;
+
+/**
+ * The node's own text from an RPC error message: drops the client's
+ * `Cannot call <method>: ` prefix and hides anything that looks like a URL
+ * (which may carry credentials).
+ */
+export function sanitizeNodeMessage(message: string, method: string): string {
+  let text = message;
+  const prefix = `Cannot call ${method}: `;
+  if (text.startsWith(prefix)) text = text.slice(prefix.length);
+  text = text.replace(URL_PATTERN, "[url]");
+  return text.length > 1000 ? `${text.slice(0, 1000)}...` : text;
+}

@@ -1,0 +1,1302 @@
+/**
+ * `EvrmoreWebSocketServer`: pushes the node's ZMQ events to WebSocket
+ * clients and proxies read-only commands.
+ *
+ * @module
+ */
+
+import {
+  AuthError,
+  ConnectionError,
+  EvrmoreError,
+  RpcError,
+  TimeoutError,
+} from "../errors.ts";
+import type { DecodedTransaction } from "../encoding/types.ts";
+import type { ZMQGapEvent, ZMQNotification, ZMQTopic } from "../zmq/types.ts";
+import { allowedCommandSet, isDenied } from "./_commands.ts";
+import {
+  assetEvents,
+  blockData,
+  blockDataFromRpc,
+  errorMessage,
+  mempoolData,
+  parseClientMessage,
+  sanitizeNodeMessage,
+  TOPICS,
+  transactionData,
+} from "./_protocol.ts";
+import type {
+  AssetMessage,
+  BlockData,
+  BlockMessage,
+  ErrorMessage,
+  MempoolData,
+  MempoolMessage,
+  PongMessage,
+  ResultMessage,
+  SubscriptionMessage,
+  TransactionMessage,
+  WebSocketMessageId,
+} from "./types.ts";
+
+/**
+ * Options the server passes to {@linkcode WebSocketServerRpc.call}.
+ *
+ * @example
+ * ```ts
+ * import type { WebSocketServerCallOptions } from "@evrmore/rpc";
+ *
+ * const options: WebSocketServerCallOptions = { signal: new AbortController().signal };
+ * console.log(options.signal?.aborted); // false
+ * ```
+ */
+export interface WebSocketServerCallOptions {
+  /** Aborted when the server stops. */
+  signal?: AbortSignal;
+}
+
+/**
+ * What the server needs of an RPC client. `EvrmoreRPCClient` fits; so does
+ * any object with these two methods (a fake in tests, a caching proxy).
+ *
+ * @example A fake RPC client
+ * ```ts
+ * import type { WebSocketServerRpc } from "@evrmore/rpc";
+ *
+ * const rpc: WebSocketServerRpc = {
+ *   call: (method) => Promise.resolve(method === "getblockcount" ? 170 : null),
+ *   getmempoolinfo: () => Promise.resolve({ size: 0, bytes: 0, usage: 0 }),
+ * };
+ * console.log(await rpc.call("getblockcount")); // 170
+ * ```
+ */
+export interface WebSocketServerRpc {
+  /** Calls a node method with positional parameters; resolves with its result. */
+  call(
+    method: string,
+    params?: unknown[],
+    options?: WebSocketServerCallOptions,
+  ): Promise<unknown>;
+  /** The node's `getmempoolinfo`. */
+  getmempoolinfo(
+    options?: WebSocketServerCallOptions,
+  ): Promise<{ size: number; bytes: number; usage: number }>;
+}
+
+/**
+ * The ZMQ client events the server listens to, and what their handlers receive.
+ *
+ * @example
+ * ```ts
+ * import type { WebSocketServerZmqEvents } from "@evrmore/rpc";
+ *
+ * const events: Array<keyof WebSocketServerZmqEvents> = ["rawtx", "rawblock", "hashblock"];
+ * console.log(events.length); // 3
+ * ```
+ */
+export interface WebSocketServerZmqEvents {
+  /** A `hashblock` notification. */
+  hashblock: ZMQNotification;
+  /** A `rawblock` notification (decoded: `block` set). */
+  rawblock: ZMQNotification;
+  /** A `rawtx` notification (decoded: `transaction` set). */
+  rawtx: ZMQNotification;
+  /** Notifications were lost. */
+  gap: ZMQGapEvent;
+  /** Connected to the node's publisher. */
+  connect: unknown;
+  /** The connection to the publisher was lost. */
+  disconnect: unknown;
+  /** Something went wrong in the ZMQ client. */
+  error: unknown;
+}
+
+/**
+ * What the server needs of a ZMQ client. `EvrmoreZMQClient` fits; so does
+ * any emitter of {@linkcode WebSocketServerZmqEvents} with a `start()`.
+ *
+ * @example A fake ZMQ client that never publishes
+ * ```ts
+ * import type { WebSocketServerZmq } from "@evrmore/rpc";
+ *
+ * const zmq: WebSocketServerZmq = {
+ *   on: () => () => {},
+ *   start: () => Promise.resolve(),
+ * };
+ * await zmq.start();
+ * ```
+ */
+export interface WebSocketServerZmq {
+  /** Adds a handler for a topic or event; returns a function that removes it. */
+  on<E extends keyof WebSocketServerZmqEvents>(
+    event: E,
+    handler: (event: WebSocketServerZmqEvents[E]) => void | Promise<void>,
+  ): () => void;
+  /** Connects and subscribes; must tolerate being called when already started. */
+  start(): Promise<void>;
+}
+
+/**
+ * Options of {@linkcode EvrmoreWebSocketServer}.
+ *
+ * @example
+ * ```ts
+ * import type { EvrmoreWebSocketServerOptions } from "@evrmore/rpc";
+ *
+ * const options: EvrmoreWebSocketServerOptions = {
+ *   rpcClient: {
+ *     call: () => Promise.resolve(null),
+ *     getmempoolinfo: () => Promise.resolve({ size: 0, bytes: 0, usage: 0 }),
+ *   },
+ *   zmqClient: { on: () => () => {}, start: () => Promise.resolve() },
+ *   host: "0.0.0.0",
+ *   port: 8765,
+ *   pingInterval: 30,
+ *   pingTimeout: 10,
+ *   allowedCommands: ["getblockcount", "getblock"],
+ * };
+ * console.log(options.port); // 8765
+ * ```
+ */
+export interface EvrmoreWebSocketServerOptions<
+  R extends WebSocketServerRpc = WebSocketServerRpc,
+> {
+  /** The RPC client: commands, `getmempoolinfo`, and `getblock` for `hashblock`-only setups. */
+  rpcClient: R;
+  /** The ZMQ client: the source of block and transaction events. */
+  zmqClient: WebSocketServerZmq;
+  /** Interface to listen on (default `"localhost"`; `"0.0.0.0"` for all). */
+  host?: string;
+  /** Port to listen on (default 8765; 0 picks a free port, read it back from `port`). */
+  port?: number;
+  /**
+   * Seconds of silence after which a client is pinged (default 20). Deno
+   * sends the protocol pings itself: the server sets
+   * `Deno.upgradeWebSocket`'s `idleTimeout` to `pingInterval + pingTimeout`
+   * (rounded up), so a client is pinged after half that time of silence
+   * and closed (1001) when the other half passes without any frame from
+   * it. `0` or `null` turns pings and this timeout off.
+   */
+  pingInterval?: number | null;
+  /** Seconds to wait for the pong (default 20); `0` or `null` turns the timeout off. */
+  pingTimeout?: number | null;
+  /** The WebSocket path (default `"/"`); `GET /health` answers JSON next to it. */
+  path?: string;
+  /**
+   * Node commands clients may run (default: the read-only chain, block,
+   * transaction, mempool, asset and address-index queries). Wallet, mining,
+   * network-control and `stop` commands stay refused whatever this says.
+   */
+  allowedCommands?: Iterable<string>;
+  /** Longest accepted client message, in characters (default 65536); longer ones close the connection (1009). */
+  maxMessageSize?: number;
+  /**
+   * Bytes a client may have waiting to be sent before it is closed as too
+   * slow (1013), so that it never holds the others up (default 4 MiB).
+   */
+  maxBufferedAmount?: number;
+  /** Commands a client may have running at once (default 16). */
+  maxPendingCommands?: number;
+  /** Most clients connected at once; more get HTTP 503 (default 10000). */
+  maxClients?: number;
+  /** Least time between two `getmempoolinfo` calls, in ms (default 1000). */
+  mempoolInterval?: number;
+  /** How many transaction ids to remember so each is announced once (default 100000). */
+  seenTransactions?: number;
+  /**
+   * How long to wait, in ms, for the `rawblock` of a `hashblock` before
+   * asking the node with `getblock` (default 1000).
+   */
+  hashBlockDelay?: number;
+  /** Call `zmqClient.start()` in `start()` (default `true`). */
+  startZmq?: boolean;
+  /** Receives errors that reach no client (default: `console.error`). */
+  onError?: (error: Error) => void;
+}
+
+/**
+ * Counters of {@linkcode EvrmoreWebSocketServer.stats}.
+ *
+ * @example
+ * ```ts
+ * import type { WebSocketServerStats } from "@evrmore/rpc";
+ *
+ * const stats: WebSocketServerStats = { clients: 2, slowClientsClosed: 0, broadcasts: 10, transactions: 8, blocks: 2 };
+ * console.log(stats.clients); // 2
+ * ```
+ */
+export interface WebSocketServerStats {
+  /** Clients connected now. */
+  clients: number;
+  /** Clients closed because their send buffer overflowed. */
+  slowClientsClosed: number;
+  /** Messages broadcast (each counted once, whatever the number of subscribers). */
+  broadcasts: number;
+  /** Transactions announced. */
+  transactions: number;
+  /** Blocks announced. */
+  blocks: number;
+}
+
+/**
+ * The body of `GET /health`.
+ *
+ * @example
+ * ```ts
+ * import type { WebSocketServerHealth } from "@evrmore/rpc";
+ *
+ * const health: WebSocketServerHealth = await fetch("http://localhost:8765/health")
+ *   .then((response) => response.json())
+ *   .catch(() => ({ status: "ok", clients: 0, uptime: 0, last_block: null, zmq: "unknown" }));
+ * console.log(health.status);
+ * ```
+ */
+export interface WebSocketServerHealth {
+  /** `"ok"`, or `"stopping"` during `stop()`. */
+  status: "ok" | "stopping";
+  /** Clients connected now. */
+  clients: number;
+  /** Seconds since `start()`. */
+  uptime: number;
+  /** The last block announced, if any. */
+  last_block: BlockData | null;
+  /** Whether the ZMQ client reported a connection (`"unknown"` until it reports). */
+  zmq: "connected" | "disconnected" | "unknown";
+}
+
+interface ClientState {
+  pending: number;
+}
+
+const DEFAULTS = {
+  host: "localhost",
+  port: 8765,
+  pingInterval: 20,
+  pingTimeout: 20,
+  path: "/",
+  maxMessageSize: 65536,
+  maxBufferedAmount: 4 * 1024 * 1024,
+  maxPendingCommands: 16,
+  maxClients: 10000,
+  mempoolInterval: 1000,
+  seenTransactions: 100000,
+  hashBlockDelay: 1000,
+} as const;
+
+const SEEN_BLOCKS = 1000;
+const CLOSE_WAIT_MS = 1000;
+
+/**
+ * A WebSocket server that pushes the node's blocks, transactions, asset
+ * operations and mempool changes to the clients subscribed to them, and runs
+ * read-only node commands for them.
+ *
+ * Events come from the ZMQ client: transactions and asset operations from
+ * `rawtx` (decoded locally, no RPC call per transaction; each transaction is
+ * announced once, whether first seen in the mempool or in a block), blocks
+ * from `rawblock` (or `hashblock` plus one `getblock` call when no
+ * `rawblock` follows), mempool figures from `getmempoolinfo` at most once
+ * per `mempoolInterval` after activity, only when they changed.
+ *
+ * Override `handleBlock`, `handleTransaction`, `handleClientMessage` and
+ * `broadcast` to extend it (see the custom server example in the docs).
+ * `stop()` closes the clients (1001) and removes the server's ZMQ handlers;
+ * it neither stops the ZMQ client nor closes the RPC client.
+ *
+ * @example Serve events from a node
+ * ```ts ignore
+ * import {
+ *   EvrmoreRPCClient,
+ *   EvrmoreWebSocketServer,
+ *   EvrmoreZMQClient,
+ * } from "@evrmore/rpc";
+ *
+ * const rpcClient = new EvrmoreRPCClient();
+ * const zmqClient = new EvrmoreZMQClient();
+ * await using server = new EvrmoreWebSocketServer({ rpcClient, zmqClient, port: 8765 });
+ * await server.start();
+ * console.log(`WebSocket server started on ws://${server.host}:${server.port}`);
+ * ```
+ *
+ * @example With stand-ins for the node's clients
+ * ```ts
+ * import { EvrmoreWebSocketServer } from "@evrmore/rpc";
+ *
+ * const server = new EvrmoreWebSocketServer({
+ *   rpcClient: {
+ *     call: () => Promise.resolve(null),
+ *     getmempoolinfo: () => Promise.resolve({ size: 0, bytes: 0, usage: 0 }),
+ *   },
+ *   zmqClient: { on: () => () => {}, start: () => Promise.resolve() },
+ *   host: "127.0.0.1",
+ *   port: 0,
+ * });
+ * await server.start();
+ * console.log(server.port > 0); // true
+ * await server.stop();
+ * ```
+ */
+export class EvrmoreWebSocketServer<
+  R extends WebSocketServerRpc = WebSocketServerRpc,
+> implements AsyncDisposable {
+  /** The RPC client given to the constructor. */
+  readonly rpcClient: R;
+  /** The ZMQ client given to the constructor. */
+  readonly zmqClient: WebSocketServerZmq;
+  /** Subscribers of each standard topic (`blocks`, `transactions`, `assets`, `mempool`). */
+  readonly subscriptions: Map<string, Set<WebSocket>>;
+
+  #host: string;
+  #port: number;
+  #path: string;
+  #idleTimeout: number;
+  #allowed: ReadonlySet<string>;
+  #maxMessageSize: number;
+  #maxBufferedAmount: number;
+  #maxPendingCommands: number;
+  #maxClients: number;
+  #mempoolInterval: number;
+  #seenLimit: number;
+  #hashBlockDelay: number;
+  #startZmq: boolean;
+  #onError: (error: Error) => void;
+
+  #http: Deno.HttpServer<Deno.NetAddr> | undefined;
+  #starting: Promise<void> | undefined;
+  #stopping: Promise<void> | undefined;
+  #abort = new AbortController();
+  #unsubscribers: Array<() => void> = [];
+  #clients = new Map<WebSocket, ClientState>();
+  #tasks = new Set<Promise<unknown>>();
+  #seenTxs = new Map<string, true>();
+  #seenBlocks = new Map<string, true>();
+  #pendingHashBlocks = new Map<string, ReturnType<typeof setTimeout>>();
+  #mempoolTimer: ReturnType<typeof setTimeout> | undefined;
+  #mempoolRunning = false;
+  #mempoolDirty = false;
+  #lastMempoolRun = 0;
+  #lastMempool: MempoolData | undefined;
+  #lastBlock: BlockData | null = null;
+  #zmqState: "connected" | "disconnected" | "unknown" = "unknown";
+  #startedAt = 0;
+  #stats = { slowClientsClosed: 0, broadcasts: 0, transactions: 0, blocks: 0 };
+
+  /**
+   * Creates a server; nothing happens until {@linkcode start}.
+   *
+   * @param options The node's clients, where to listen, and limits.
+   */
+  constructor(options: EvrmoreWebSocketServerOptions<R>) {
+    if (typeof options !== "object" || options === null) {
+      throw new TypeError("Cannot create server: options must be an object");
+    }
+    const { rpcClient, zmqClient } = options;
+    if (
+      typeof rpcClient?.call !== "function" ||
+      typeof rpcClient.getmempoolinfo !== "function"
+    ) {
+      throw new TypeError(
+        "Cannot create server: rpcClient must have call() and getmempoolinfo()",
+      );
+    }
+    if (
+      typeof zmqClient?.on !== "function" ||
+      typeof zmqClient.start !== "function"
+    ) {
+      throw new TypeError(
+        "Cannot create server: zmqClient must have on() and start()",
+      );
+    }
+    this.rpcClient = rpcClient;
+    this.zmqClient = zmqClient;
+    this.#host = options.host ?? DEFAULTS.host;
+    if (typeof this.#host !== "string" || this.#host === "") {
+      throw new TypeError(
+        "Cannot create server: host must be a non-empty string",
+      );
+    }
+    this.#port = integer("port", options.port, DEFAULTS.port, 0, 65535);
+    this.#path = options.path ?? DEFAULTS.path;
+    if (typeof this.#path !== "string" || !this.#path.startsWith("/")) {
+      throw new TypeError('Cannot create server: path must start with "/"');
+    }
+    const interval = seconds(
+      "pingInterval",
+      options.pingInterval,
+      DEFAULTS.pingInterval,
+    );
+    const timeout = seconds(
+      "pingTimeout",
+      options.pingTimeout,
+      DEFAULTS.pingTimeout,
+    );
+    this.#idleTimeout = interval > 0 && timeout > 0
+      ? Math.ceil(interval + timeout)
+      : 0;
+    this.#allowed = allowedCommandSet(options.allowedCommands);
+    this.#maxMessageSize = integer(
+      "maxMessageSize",
+      options.maxMessageSize,
+      DEFAULTS.maxMessageSize,
+      1,
+      Number.MAX_SAFE_INTEGER,
+    );
+    this.#maxBufferedAmount = integer(
+      "maxBufferedAmount",
+      options.maxBufferedAmount,
+      DEFAULTS.maxBufferedAmount,
+      0,
+      Number.MAX_SAFE_INTEGER,
+    );
+    this.#maxPendingCommands = integer(
+      "maxPendingCommands",
+      options.maxPendingCommands,
+      DEFAULTS.maxPendingCommands,
+      1,
+      Number.MAX_SAFE_INTEGER,
+    );
+    this.#maxClients = integer(
+      "maxClients",
+      options.maxClients,
+      DEFAULTS.maxClients,
+      1,
+      Number.MAX_SAFE_INTEGER,
+    );
+    this.#mempoolInterval = integer(
+      "mempoolInterval",
+      options.mempoolInterval,
+      DEFAULTS.mempoolInterval,
+      0,
+      Number.MAX_SAFE_INTEGER,
+    );
+    this.#seenLimit = integer(
+      "seenTransactions",
+      options.seenTransactions,
+      DEFAULTS.seenTransactions,
+      1,
+      Number.MAX_SAFE_INTEGER,
+    );
+    this.#hashBlockDelay = integer(
+      "hashBlockDelay",
+      options.hashBlockDelay,
+      DEFAULTS.hashBlockDelay,
+      0,
+      Number.MAX_SAFE_INTEGER,
+    );
+    this.#startZmq = options.startZmq ?? true;
+    this.#onError = options.onError ??
+      ((error) => console.error(`EvrmoreWebSocketServer: ${error.message}`));
+    this.subscriptions = new Map(
+      TOPICS.map((topic) => [topic, new Set<WebSocket>()]),
+    );
+  }
+
+  /** The host the server listens on, as configured. */
+  get host(): string {
+    return this.#host;
+  }
+
+  /** The port the server listens on (the bound port once started, useful with port 0). */
+  get port(): number {
+    return this.#http?.addr.port ?? this.#port;
+  }
+
+  /** Whether the server is listening. */
+  get listening(): boolean {
+    return this.#http !== undefined && this.#stopping === undefined;
+  }
+
+  /** Counters: clients, slow clients closed, broadcasts, transactions and blocks announced. */
+  get stats(): WebSocketServerStats {
+    return { clients: this.#clients.size, ...this.#stats };
+  }
+
+  /**
+   * Starts listening and, unless `startZmq` is false, starts the ZMQ client
+   * (its handlers are added first, so no notification is missed). Resolves
+   * once listening; calling it again while started does nothing.
+   *
+   * @throws {ConnectionError} When the address cannot be bound.
+   */
+  start(): Promise<void> {
+    if (this.#stopping !== undefined) {
+      return this.#stopping.then(() => this.start());
+    }
+    this.#starting ??= this.#start().catch((error) => {
+      this.#starting = undefined;
+      throw error;
+    });
+    return this.#starting;
+  }
+
+  async #start(): Promise<void> {
+    this.#abort = new AbortController();
+    this.#listenZmq();
+    try {
+      this.#http = Deno.serve({
+        hostname: this.#host,
+        port: this.#port,
+        onListen: () => {},
+      }, (request) => this.#handleRequest(request));
+    } catch (cause) {
+      this.#unlistenZmq();
+      throw new ConnectionError(
+        `Cannot listen on ${this.#host}:${this.#port}: ${errorText(cause)}`,
+        { cause },
+      );
+    }
+    this.#startedAt = Date.now();
+    if (this.#startZmq) {
+      try {
+        await this.zmqClient.start();
+      } catch (cause) {
+        await this.#shutdown();
+        throw cause instanceof EvrmoreError ? cause : new ConnectionError(
+          `Cannot start the ZMQ client: ${errorText(cause)}`,
+          { cause },
+        );
+      }
+    }
+  }
+
+  /**
+   * Closes every client (1001), stops listening, removes the ZMQ handlers,
+   * and waits for running work. The RPC and ZMQ clients stay open: they
+   * belong to the caller. Safe to call more than once.
+   */
+  stop(): Promise<void> {
+    if (this.#http === undefined) return this.#stopping ?? Promise.resolve();
+    this.#stopping ??= (async () => {
+      try {
+        await this.#starting?.catch(() => {});
+        await this.#shutdown();
+      } finally {
+        this.#starting = undefined;
+        this.#stopping = undefined;
+      }
+    })();
+    return this.#stopping;
+  }
+
+  /** Same as {@linkcode stop}. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.stop();
+  }
+
+  async #shutdown(): Promise<void> {
+    const http = this.#http;
+    if (http === undefined) return;
+    this.#unlistenZmq();
+    this.#abort.abort(new ConnectionError("Cannot finish: the server stopped"));
+    clearTimeout(this.#mempoolTimer);
+    this.#mempoolTimer = undefined;
+    for (const timer of this.#pendingHashBlocks.values()) clearTimeout(timer);
+    this.#pendingHashBlocks.clear();
+
+    const closed: Promise<void>[] = [];
+    for (const socket of this.#clients.keys()) {
+      if (socket.readyState === WebSocket.CLOSED) continue;
+      closed.push(
+        new Promise((resolve) =>
+          socket.addEventListener("close", () => resolve(), { once: true })
+        ),
+      );
+      try {
+        socket.close(1001, "Server shutting down");
+      } catch {
+        // Already closing.
+      }
+    }
+    if (closed.length > 0) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([
+        Promise.all(closed),
+        new Promise((resolve) => (timer = setTimeout(resolve, CLOSE_WAIT_MS))),
+      ]);
+      clearTimeout(timer);
+    }
+    await http.shutdown();
+    while (this.#tasks.size > 0) await Promise.allSettled([...this.#tasks]);
+    this.#http = undefined;
+    this.#clients.clear();
+    for (const set of this.subscriptions.values()) set.clear();
+    this.#lastMempool = undefined;
+    this.#mempoolDirty = false;
+  }
+
+  // -------------------------------------------------------------------------
+  // HTTP
+
+  #handleRequest(request: Request): Response {
+    const url = new URL(request.url);
+    if (url.pathname === "/health" && this.#path !== "/health") {
+      if (request.method !== "GET" && request.method !== "HEAD") {
+        return new Response("Method not allowed\n", {
+          status: 405,
+          headers: { allow: "GET, HEAD" },
+        });
+      }
+      return Response.json(this.health());
+    }
+    if (url.pathname !== this.#path) {
+      return new Response("Not found\n", { status: 404 });
+    }
+    if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
+      return new Response(
+        `This is an Evrmore WebSocket endpoint: connect with a WebSocket client to ws://${
+          request.headers.get("host") ?? "host"
+        }${this.#path}\n`,
+        {
+          status: 426,
+          headers: {
+            upgrade: "websocket",
+            connection: "Upgrade",
+            "content-type": "text/plain; charset=utf-8",
+          },
+        },
+      );
+    }
+    if (this.#stopping !== undefined || this.#abort.signal.aborted) {
+      return new Response("Server shutting down\n", { status: 503 });
+    }
+    if (this.#clients.size >= this.#maxClients) {
+      return new Response("Too many clients\n", { status: 503 });
+    }
+    let upgraded: { socket: WebSocket; response: Response };
+    try {
+      upgraded = Deno.upgradeWebSocket(request, {
+        idleTimeout: this.#idleTimeout,
+      });
+    } catch (cause) {
+      return new Response(`Bad WebSocket request: ${errorText(cause)}\n`, {
+        status: 400,
+      });
+    }
+    this.#addClient(upgraded.socket);
+    return upgraded.response;
+  }
+
+  /**
+   * The body of `GET /health`: status, clients, uptime and the last block.
+   *
+   * @returns The current health figures.
+   */
+  health(): WebSocketServerHealth {
+    return {
+      status: this.#stopping === undefined ? "ok" : "stopping",
+      clients: this.#clients.size,
+      uptime: this.#startedAt === 0
+        ? 0
+        : Math.floor((Date.now() - this.#startedAt) / 1000),
+      last_block: this.#lastBlock,
+      zmq: this.#zmqState,
+    };
+  }
+
+  #addClient(socket: WebSocket): void {
+    const state: ClientState = { pending: 0 };
+    this.#clients.set(socket, state);
+    socket.addEventListener("message", (event) => {
+      const data: unknown = event.data;
+      if (typeof data !== "string") {
+        this.#send(
+          socket,
+          errorMessage(
+            "invalid_message",
+            "Cannot handle message: binary messages are not supported",
+          ),
+        );
+        return;
+      }
+      if (data.length > this.#maxMessageSize) {
+        this.#send(
+          socket,
+          errorMessage(
+            "message_too_large",
+            `Cannot handle message: longer than ${this.#maxMessageSize} characters`,
+          ),
+        );
+        try {
+          socket.close(1009, "Message too large");
+        } catch {
+          // Already closing.
+        }
+        return;
+      }
+      this.#track(this.handleClientMessage(socket, data));
+    });
+    const remove = () => this.#removeClient(socket);
+    socket.addEventListener("close", remove);
+    socket.addEventListener("error", remove);
+  }
+
+  #removeClient(socket: WebSocket): void {
+    this.#clients.delete(socket);
+    let mempoolEmpty = false;
+    for (const [topic, set] of this.subscriptions) {
+      if (set.delete(socket) && topic === "mempool" && set.size === 0) {
+        mempoolEmpty = true;
+      }
+    }
+    if (mempoolEmpty) this.#lastMempool = undefined;
+  }
+
+  // -------------------------------------------------------------------------
+  // Sending
+
+  /**
+   * Sends a message (or preserialized text) to one socket without waiting:
+   * a socket whose unsent data exceeds `maxBufferedAmount` is closed (1013).
+   *
+   * @returns Whether the message was queued for sending.
+   */
+  #send(socket: WebSocket, message: object | string): boolean {
+    if (socket.readyState !== WebSocket.OPEN) return false;
+    if (socket.bufferedAmount > this.#maxBufferedAmount) {
+      this.#closeSlow(socket);
+      return false;
+    }
+    try {
+      socket.send(typeof message === "string" ? message : serialize(message));
+      return true;
+    } catch (cause) {
+      this.#report(cause);
+      return false;
+    }
+  }
+
+  #closeSlow(socket: WebSocket): void {
+    this.#stats.slowClientsClosed++;
+    this.#removeClient(socket);
+    try {
+      socket.close(1013, "Too slow: send buffer full");
+    } catch {
+      // Already closing.
+    }
+  }
+
+  /**
+   * Sends a message to every subscriber of a topic. The message is
+   * serialized once; sends never wait for a client, and a client whose send
+   * buffer is over `maxBufferedAmount` is closed instead (1013).
+   *
+   * Override it to add topics (see the custom server example); unknown
+   * topics are ignored.
+   *
+   * @param topic The topic (`blocks`, `transactions`, `assets`, `mempool`).
+   * @param message The JSON message.
+   */
+  broadcast(topic: string, message: object): Promise<void> {
+    const subscribers = this.subscriptions.get(topic);
+    if (subscribers === undefined || subscribers.size === 0) {
+      return Promise.resolve();
+    }
+    const text = serialize(message);
+    this.#stats.broadcasts++;
+    for (const socket of [...subscribers]) {
+      if (socket.readyState !== WebSocket.OPEN) {
+        if (socket.readyState !== WebSocket.CONNECTING) {
+          subscribers.delete(socket);
+        }
+        continue;
+      }
+      this.#send(socket, text);
+    }
+    return Promise.resolve();
+  }
+
+  // -------------------------------------------------------------------------
+  // Client messages
+
+  /**
+   * Handles one text message from a client: subscribe, unsubscribe, ping or
+   * command. Anything invalid is answered with an `error` message; the
+   * connection stays open.
+   *
+   * Override it to handle more messages, and call `super` for the rest.
+   *
+   * @param socket The client's socket.
+   * @param message The text received.
+   * @returns Whether the message was handled (answered); always `true` here.
+   */
+  async handleClientMessage(
+    socket: WebSocket,
+    message: string,
+  ): Promise<boolean> {
+    const parsed = parseClientMessage(message);
+    switch (parsed.kind) {
+      case "error":
+        this.#send(socket, parsed.error);
+        return true;
+      case "ping": {
+        const pong: PongMessage = withId({ type: "pong" }, parsed.id);
+        this.#send(socket, pong);
+        return true;
+      }
+      case "subscribe":
+      case "unsubscribe": {
+        const set = this.subscriptions.get(parsed.topic);
+        if (set === undefined) {
+          // A subclass emptied the map: treat as unknown topic.
+          this.#send(
+            socket,
+            errorMessage(
+              "unknown_topic",
+              `Cannot ${parsed.kind}: unknown topic`,
+              {
+                id: parsed.id,
+              },
+            ),
+          );
+          return true;
+        }
+        if (parsed.kind === "subscribe") {
+          if (
+            this.#clients.has(socket) || socket.readyState === WebSocket.OPEN
+          ) {
+            set.add(socket);
+          }
+        } else {
+          set.delete(socket);
+          if (parsed.topic === "mempool" && set.size === 0) {
+            this.#lastMempool = undefined;
+          }
+        }
+        const answer: SubscriptionMessage = withId({
+          type: "subscription",
+          status: "success",
+          topic: parsed.topic,
+          action: parsed.kind,
+        }, parsed.id);
+        this.#send(socket, answer);
+        return true;
+      }
+      case "command":
+        await this.#runCommand(
+          socket,
+          parsed.command,
+          parsed.params,
+          parsed.id,
+        );
+        return true;
+    }
+  }
+
+  async #runCommand(
+    socket: WebSocket,
+    command: string,
+    params: unknown[],
+    id: WebSocketMessageId | undefined,
+  ): Promise<void> {
+    if (isDenied(command) || !this.#allowed.has(command)) {
+      this.#send(
+        socket,
+        errorMessage(
+          "command_not_allowed",
+          `Cannot run ${command}: not an allowed command`,
+          { id, command },
+        ),
+      );
+      return;
+    }
+    const state = this.#clients.get(socket) ?? { pending: 0 };
+    if (state.pending >= this.#maxPendingCommands) {
+      this.#send(
+        socket,
+        errorMessage(
+          "too_many_requests",
+          `Cannot run ${command}: ${this.#maxPendingCommands} commands already running`,
+          { id, command },
+        ),
+      );
+      return;
+    }
+    state.pending++;
+    let answer: ResultMessage | ErrorMessage;
+    try {
+      const data = await this.rpcClient.call(command, params, {
+        signal: this.#abort.signal,
+      });
+      answer = withId({ type: "result", command, data }, id);
+    } catch (cause) {
+      if (this.#abort.signal.aborted) return;
+      answer = this.#commandError(command, cause, id);
+    } finally {
+      state.pending--;
+    }
+    let text: string;
+    try {
+      text = serialize(answer);
+    } catch (cause) {
+      this.#report(cause);
+      text = serialize(
+        errorMessage(
+          "internal_error",
+          `Cannot run ${command}: unserializable result`,
+          {
+            id,
+            command,
+          },
+        ),
+      );
+    }
+    this.#send(socket, text);
+  }
+
+  #commandError(
+    command: string,
+    cause: unknown,
+    id: WebSocketMessageId | undefined,
+  ): ErrorMessage {
+    if (cause instanceof RpcError) {
+      return errorMessage(
+        cause.code,
+        sanitizeNodeMessage(cause.message, command),
+        {
+          id,
+          command,
+        },
+      );
+    }
+    if (cause instanceof TimeoutError) {
+      return errorMessage(
+        "timeout",
+        `Cannot run ${command}: the node did not answer in time`,
+        {
+          id,
+          command,
+        },
+      );
+    }
+    if (cause instanceof AuthError || cause instanceof ConnectionError) {
+      return errorMessage(
+        "node_unavailable",
+        `Cannot run ${command}: node unavailable`,
+        {
+          id,
+          command,
+        },
+      );
+    }
+    if (cause instanceof TypeError || cause instanceof RangeError) {
+      return errorMessage(
+        "invalid_params",
+        sanitizeNodeMessage(cause.message, command),
+        { id, command },
+      );
+    }
+    this.#report(cause);
+    return errorMessage(
+      "internal_error",
+      `Cannot run ${command}: internal error`,
+      {
+        id,
+        command,
+      },
+    );
+  }
+
+  // -------------------------------------------------------------------------
+  // ZMQ pipeline
+
+  #listenZmq(): void {
+    const zmq = this.zmqClient;
+    const add = (remove: unknown) => {
+      if (typeof remove === "function") {
+        this.#unsubscribers.push(remove as () => void);
+      }
+    };
+    add(zmq.on("rawtx", (n) => this.#onRawTx(n)));
+    add(zmq.on("rawblock", (n) => this.#onRawBlock(n)));
+    add(zmq.on("hashblock", (n) => this.#onHashBlock(n)));
+    add(zmq.on("gap", () => this.#scheduleMempool()));
+    add(zmq.on("connect", () => {
+      this.#zmqState = "connected";
+    }));
+    add(zmq.on("disconnect", () => {
+      this.#zmqState = "disconnected";
+    }));
+    add(zmq.on("error", (error) => this.#report(error)));
+  }
+
+  #unlistenZmq(): void {
+    for (const remove of this.#unsubscribers.splice(0)) {
+      try {
+        remove();
+      } catch (cause) {
+        this.#report(cause);
+      }
+    }
+  }
+
+  #onRawTx(notification: ZMQNotification): void {
+    const tx = notification.transaction;
+    if (tx === undefined) return; // Undecodable: the ZMQ client reports it.
+    if (!this.#markTx(tx.txid)) return;
+    this.#track(this.handleTransaction(notification));
+    this.#scheduleMempool();
+  }
+
+  #onRawBlock(notification: ZMQNotification): void {
+    const block = notification.block;
+    if (block === undefined) return; // Undecodable: hashblock covers it.
+    const pending = this.#pendingHashBlocks.get(block.hash);
+    if (pending !== undefined) {
+      clearTimeout(pending);
+      this.#pendingHashBlocks.delete(block.hash);
+    }
+    if (!this.#markBlock(block.hash)) return;
+    this.#track(this.handleBlock(notification));
+    this.#scheduleMempool();
+  }
+
+  #onHashBlock(notification: ZMQNotification): void {
+    const hash = notification.hex;
+    if (this.#seenBlocks.has(hash) || this.#pendingHashBlocks.has(hash)) return;
+    if (this.#abort.signal.aborted) return;
+    const timer = setTimeout(() => {
+      this.#pendingHashBlocks.delete(hash);
+      if (!this.#markBlock(hash)) return;
+      this.#track(this.handleBlock(notification));
+      this.#scheduleMempool();
+    }, this.#hashBlockDelay);
+    this.#pendingHashBlocks.set(hash, timer);
+  }
+
+  #markTx(txid: string): boolean {
+    if (this.#seenTxs.has(txid)) {
+      this.#seenTxs.delete(txid);
+      this.#seenTxs.set(txid, true);
+      return false;
+    }
+    this.#seenTxs.set(txid, true);
+    if (this.#seenTxs.size > this.#seenLimit) {
+      const oldest = this.#seenTxs.keys().next().value;
+      if (oldest !== undefined) this.#seenTxs.delete(oldest);
+    }
+    return true;
+  }
+
+  #markBlock(hash: string): boolean {
+    if (this.#seenBlocks.has(hash)) return false;
+    this.#seenBlocks.set(hash, true);
+    if (this.#seenBlocks.size > SEEN_BLOCKS) {
+      const oldest = this.#seenBlocks.keys().next().value;
+      if (oldest !== undefined) this.#seenBlocks.delete(oldest);
+    }
+    return true;
+  }
+
+  /**
+   * Announces a new block: called once per block, with its `rawblock`
+   * notification (`notification.block` decoded) or, when no `rawblock`
+   * came within `hashBlockDelay`, its `hashblock` notification
+   * (`notification.hex` is the hash; one `getblock` call fetches the rest).
+   *
+   * Transactions of the block not announced yet (missed in the mempool) go
+   * through {@linkcode handleTransaction} first, then the `block` message is
+   * broadcast.
+   *
+   * @param notification The block's notification.
+   */
+  async handleBlock(notification: ZMQNotification): Promise<void> {
+    let data: BlockData | undefined;
+    const block = notification.block;
+    if (block !== undefined) {
+      for (const tx of block.tx) {
+        if (!this.#markTx(tx.txid)) continue;
+        await this.handleTransaction(txNotification(tx, notification));
+      }
+      data = blockData(block);
+    } else {
+      const result = await this.rpcClient.call(
+        "getblock",
+        [notification.hex, 1],
+        { signal: this.#abort.signal },
+      );
+      data = blockDataFromRpc(result);
+      if (data === undefined) {
+        throw new EvrmoreError(
+          `Cannot announce block ${notification.hex}: unexpected getblock answer`,
+        );
+      }
+    }
+    this.#lastBlock = data;
+    this.#stats.blocks++;
+    const message: BlockMessage = { type: "block", data };
+    await this.broadcast("blocks", message);
+  }
+
+  /**
+   * Announces a transaction seen for the first time: one `transaction`
+   * message, then one `asset` message per asset output. `notification.transaction`
+   * is the decoded transaction (for transactions first seen in a block, the
+   * notification is built from the block's).
+   *
+   * @param notification The transaction's `rawtx` notification.
+   */
+  handleTransaction(notification: ZMQNotification): Promise<void> {
+    const tx = notification.transaction;
+    if (tx === undefined) return Promise.resolve();
+    this.#stats.transactions++;
+    const message: TransactionMessage = {
+      type: "transaction",
+      data: transactionData(tx),
+    };
+    const pending = [this.broadcast("transactions", message)];
+    for (const data of assetEvents(tx)) {
+      const asset: AssetMessage = { type: "asset", data };
+      pending.push(this.broadcast("assets", asset));
+    }
+    return Promise.all(pending).then(() => {});
+  }
+
+  #scheduleMempool(): void {
+    if (this.#abort.signal.aborted || this.#http === undefined) return;
+    if ((this.subscriptions.get("mempool")?.size ?? 0) === 0) {
+      this.#lastMempool = undefined;
+      return;
+    }
+    this.#mempoolDirty = true;
+    if (this.#mempoolTimer !== undefined || this.#mempoolRunning) return;
+    const wait = Math.max(
+      0,
+      this.#lastMempoolRun + this.#mempoolInterval - Date.now(),
+    );
+    this.#mempoolTimer = setTimeout(() => {
+      this.#mempoolTimer = undefined;
+      this.#track(this.#refreshMempool());
+    }, wait);
+  }
+
+  async #refreshMempool(): Promise<void> {
+    this.#mempoolDirty = false;
+    this.#mempoolRunning = true;
+    this.#lastMempoolRun = Date.now();
+    try {
+      const info = await this.rpcClient.getmempoolinfo({
+        signal: this.#abort.signal,
+      });
+      if (this.#abort.signal.aborted) return;
+      const data = mempoolData(info);
+      if (data === undefined) {
+        throw new EvrmoreError(
+          "Cannot announce mempool: unexpected getmempoolinfo answer",
+        );
+      }
+      const last = this.#lastMempool;
+      if (
+        last !== undefined && last.size === data.size &&
+        last.bytes === data.bytes && last.usage === data.usage
+      ) return;
+      this.#lastMempool = data;
+      const message: MempoolMessage = { type: "mempool", data };
+      await this.broadcast("mempool", message);
+    } catch (cause) {
+      if (!this.#abort.signal.aborted) this.#report(cause);
+    } finally {
+      this.#mempoolRunning = false;
+      if (this.#mempoolDirty) this.#scheduleMempool();
+    }
+  }
+
+  // -------------------------------------------------------------------------
+  // Helpers
+
+  #track(promise: Promise<unknown>): void {
+    const tracked = promise.catch((cause) => {
+      if (!this.#abort.signal.aborted) this.#report(cause);
+    }).finally(() => this.#tasks.delete(tracked));
+    this.#tasks.add(tracked);
+  }
+
+  #report(cause: unknown): void {
+    const error = cause instanceof Error
+      ? cause
+      : new EvrmoreError(`Cannot handle event: ${String(cause)}`, { cause });
+    try {
+      this.#onError(error);
+    } catch {
+      // A failing error handler must not break the server.
+    }
+  }
+}
+
+function withId<T extends object>(
+  message: T,
+  id: WebSocketMessageId | undefined,
+): T & { id?: WebSocketMessageId } {
+  return id === undefined ? message : { ...message, id };
+}
+
+function txNotification(
+  tx: DecodedTransaction,
+  block: ZMQNotification,
+): ZMQNotification {
+  const hex = tx.hex ?? "";
+  return {
+    topic: "rawtx" satisfies ZMQTopic,
+    body: hexToBytes(hex),
+    hex,
+    sequence: block.sequence,
+    receivedAt: block.receivedAt,
+    transaction: tx,
+  };
+}
+
+function hexToBytes(hex: string): Uint8Array {
+  const bytes = new Uint8Array(hex.length >>> 1);
+  for (let i = 0; i < bytes.length; i++) {
+    bytes[i] = parseInt(hex.slice(i * 2, i * 2 + 2), 16);
+  }
+  return bytes;
+}
+
+function bigintReplacer(_key: string, value: unknown): unknown {
+  if (typeof value !== "bigint") return value;
+  const raw = (JSON as { rawJSON?: (text: string) => unknown }).rawJSON;
+  return raw === undefined ? value.toString() : raw(value.toString());
+}
+
+function serialize(message: object): string {
+  return JSON.stringify(message, bigintReplacer);
+}
+
+function errorText(cause: unknown): string {
+  return cause instanceof Error ? cause.message : String(cause);
+}
+
+function integer(
+  name: string,
+  value: number | undefined,
+  fallback: number,
+  min: number,
+  max: number,
+): number {
+  if (value === undefined) return fallback;
+  if (
+    typeof value !== "number" || !Number.isInteger(value) || value < min ||
+    value > max
+  ) {
+    throw new RangeError(
+      `Cannot create server: ${name} must be an integer from ${min} to ${max}`,
+    );
+  }
+  return value;
+}
+
+function seconds(
+  name: string,
+  value: number | null | undefined,
+  fallback: number,
+): number {
+  if (value === undefined) return fallback;
+  if (value === null) return 0;
+  if (typeof value !== "number" || !Number.isFinite(value) || value < 0) {
+    throw new RangeError(
+      `Cannot create server: ${name} must be a number of seconds >= 0 or null`,
+    );
+  }
+  return value;
+}

@@ -1,0 +1,528 @@
+/**
+ * Types of the WebSocket protocol spoken between `EvrmoreWebSocketServer`
+ * and its clients: the JSON messages in both directions.
+ *
+ * Field names on the wire are the design document's (`tx_count`,
+ * `vin_count`, ...), so they stay snake_case here too.
+ *
+ * @module
+ */
+
+/**
+ * A request or answer id: any client message may carry one, and its answer echoes it.
+ *
+ * @example
+ * ```ts
+ * import type { WebSocketMessageId } from "@evrmore/rpc";
+ *
+ * const ids: WebSocketMessageId[] = [1, "req-7"];
+ * console.log(ids.length); // 2
+ * ```
+ */
+export type WebSocketMessageId = string | number;
+
+/**
+ * A topic a client can subscribe to (the singular forms are accepted as aliases).
+ *
+ * @example
+ * ```ts
+ * import type { WebSocketTopic } from "@evrmore/rpc";
+ *
+ * const topic: WebSocketTopic = "blocks";
+ * console.log(JSON.stringify({ action: "subscribe", topic }));
+ * ```
+ */
+export type WebSocketTopic = "blocks" | "transactions" | "assets" | "mempool";
+
+/**
+ * The standard topics. The server also accepts the singular forms
+ * (`block`, `transaction`, `asset`) and answers with the plural one.
+ *
+ * @example
+ * ```ts
+ * import { WEBSOCKET_TOPICS } from "@evrmore/rpc";
+ *
+ * console.log(WEBSOCKET_TOPICS); // ["blocks", "transactions", "assets", "mempool"]
+ * ```
+ */
+export const WEBSOCKET_TOPICS: readonly WebSocketTopic[] = Object.freeze([
+  "blocks",
+  "transactions",
+  "assets",
+  "mempool",
+]);
+
+/**
+ * What happened to an asset in an asset output:
+ *
+ * - `"issue"`: a new asset was created (`new_asset` script), including sub,
+ *   unique, message-channel, qualifier and restricted assets;
+ * - `"owner"`: the owner token (`NAME!`) created with a new asset;
+ * - `"reissue"`: more units of an existing asset (`reissue_asset` script);
+ * - `"transfer"`: units moved to an address (`transfer_asset` script),
+ *   owner tokens and message-carrying transfers included.
+ *
+ * @example
+ * ```ts
+ * import type { AssetEventType } from "@evrmore/rpc";
+ *
+ * const types: AssetEventType[] = ["issue", "owner", "reissue", "transfer"];
+ * console.log(types.includes("transfer")); // true
+ * ```
+ */
+export type AssetEventType = "issue" | "owner" | "reissue" | "transfer";
+
+/**
+ * The `data` of a `block` message.
+ *
+ * @example
+ * ```ts
+ * import type { BlockData } from "@evrmore/rpc";
+ *
+ * const data: BlockData = { hash: "00000000000000000000000000000000000000000000000000000000000000ab", height: 1, time: 1231006505, tx_count: 1, size: 285 };
+ * console.log(data.height); // 1
+ * ```
+ */
+export interface BlockData {
+  /** Block hash. */
+  hash: string;
+  /** Block height. */
+  height: number;
+  /** Block time (seconds since the epoch). */
+  time: number;
+  /** Number of transactions in the block. */
+  tx_count: number;
+  /** Serialized size in bytes. */
+  size: number;
+}
+
+/**
+ * A new block was connected.
+ *
+ * @example
+ * ```ts
+ * import type { BlockMessage } from "@evrmore/rpc";
+ *
+ * const message: BlockMessage = JSON.parse(
+ *   '{"type":"block","data":{"hash":"00000000000000000000000000000000000000000000000000000000000000ab","height":1,"time":1231006505,"tx_count":1,"size":285}}',
+ * );
+ * console.log(message.data.hash.length); // 64
+ * ```
+ */
+export interface BlockMessage {
+  /** Message type. */
+  type: "block";
+  /** The block. */
+  data: BlockData;
+}
+
+/**
+ * The `data` of a `transaction` message.
+ *
+ * @example
+ * ```ts
+ * import type { TransactionData } from "@evrmore/rpc";
+ *
+ * const data: TransactionData = {
+ *   txid: "4a5e1e4baab89f3a32518a88c31bc87f618f76673e2cc77ab2127b7afdeda33b",
+ *   size: 285,
+ *   vsize: 285,
+ *   version: 1,
+ *   locktime: 0,
+ *   vin_count: 1,
+ *   vout_count: 1,
+ * };
+ * console.log(data.vout_count); // 1
+ * ```
+ */
+export interface TransactionData {
+  /** Transaction id. */
+  txid: string;
+  /** Serialized size in bytes, witness included. */
+  size: number;
+  /** Virtual size in bytes. */
+  vsize: number;
+  /** Transaction version. */
+  version: number;
+  /** Lock time. */
+  locktime: number;
+  /** Number of inputs. */
+  vin_count: number;
+  /** Number of outputs. */
+  vout_count: number;
+}
+
+/**
+ * A transaction was seen for the first time (in the mempool or in a block).
+ *
+ * @example
+ * ```ts
+ * import type { TransactionMessage } from "@evrmore/rpc";
+ *
+ * const message: TransactionMessage = {
+ *   type: "transaction",
+ *   data: { txid: "4a5e1e4baab89f3a32518a88c31bc87f618f76673e2cc77ab2127b7afdeda33b", size: 285, vsize: 285, version: 1, locktime: 0, vin_count: 1, vout_count: 1 },
+ * };
+ * console.log(message.data.txid);
+ * ```
+ */
+export interface TransactionMessage {
+  /** Message type. */
+  type: "transaction";
+  /** The transaction. */
+  data: TransactionData;
+}
+
+/**
+ * The `data` of an `asset` message.
+ *
+ * @example
+ * ```ts
+ * import type { AssetEventData } from "@evrmore/rpc";
+ *
+ * const data: AssetEventData = { txid: "4a5e1e4baab89f3a32518a88c31bc87f618f76673e2cc77ab2127b7afdeda33b", asset: "ASSET_NAME", amount: 100, type: "transfer" };
+ * console.log(data.asset); // "ASSET_NAME"
+ * ```
+ */
+export interface AssetEventData {
+  /** Transaction id of the transaction carrying the asset output. */
+  txid: string;
+  /** Asset name (`MYASSET`, `MYASSET/SUB`, `MYASSET!`, `#KYC`, `$RESTRICTED`, ...). */
+  asset: string;
+  /** Amount in whole units, as the node prints it. */
+  amount: number;
+  /** What happened to the asset. */
+  type: AssetEventType;
+}
+
+/**
+ * One asset output of a newly seen transaction.
+ *
+ * @example
+ * ```ts
+ * import type { AssetMessage } from "@evrmore/rpc";
+ *
+ * const message: AssetMessage = {
+ *   type: "asset",
+ *   data: { txid: "4a5e1e4baab89f3a32518a88c31bc87f618f76673e2cc77ab2127b7afdeda33b", asset: "ASSET_NAME", amount: 100, type: "transfer" },
+ * };
+ * console.log(message.data.type); // "transfer"
+ * ```
+ */
+export interface AssetMessage {
+  /** Message type. */
+  type: "asset";
+  /** The asset output. */
+  data: AssetEventData;
+}
+
+/**
+ * The `data` of a `mempool` message: the node's `getmempoolinfo` figures.
+ *
+ * @example
+ * ```ts
+ * import type { MempoolData } from "@evrmore/rpc";
+ *
+ * const data: MempoolData = { size: 100, bytes: 28500, usage: 112000 };
+ * console.log(data.size); // 100
+ * ```
+ */
+export interface MempoolData {
+  /** Number of transactions in the mempool. */
+  size: number;
+  /** Sum of their virtual sizes in bytes. */
+  bytes: number;
+  /** Memory used by the mempool in bytes. */
+  usage: number;
+}
+
+/**
+ * The mempool changed.
+ *
+ * @example
+ * ```ts
+ * import type { MempoolMessage } from "@evrmore/rpc";
+ *
+ * const message: MempoolMessage = { type: "mempool", data: { size: 100, bytes: 28500, usage: 112000 } };
+ * console.log(message.data.bytes); // 28500
+ * ```
+ */
+export interface MempoolMessage {
+  /** Message type. */
+  type: "mempool";
+  /** The mempool figures. */
+  data: MempoolData;
+}
+
+/**
+ * Answer to a `subscribe` or `unsubscribe` request.
+ *
+ * @example
+ * ```ts
+ * import type { SubscriptionMessage } from "@evrmore/rpc";
+ *
+ * const answer: SubscriptionMessage = {
+ *   type: "subscription",
+ *   status: "success",
+ *   topic: "blocks",
+ *   action: "subscribe",
+ *   id: 1,
+ * };
+ * console.log(answer.topic); // "blocks"
+ * ```
+ */
+export interface SubscriptionMessage {
+  /** Message type. */
+  type: "subscription";
+  /** Always `"success"` (a failure is an `error` message). */
+  status: "success";
+  /** The topic, in its canonical (plural) form. */
+  topic: string;
+  /** The request answered. */
+  action?: "subscribe" | "unsubscribe";
+  /** The request's id, when it had one. */
+  id?: WebSocketMessageId;
+}
+
+/**
+ * Answer to a command: the node's result.
+ *
+ * @example
+ * ```ts
+ * import type { ResultMessage } from "@evrmore/rpc";
+ *
+ * const answer: ResultMessage = { type: "result", command: "getblockcount", data: 170, id: 2 };
+ * console.log(answer.data); // 170
+ * ```
+ */
+export interface ResultMessage {
+  /** Message type. */
+  type: "result";
+  /** The command that was run. */
+  command: string;
+  /** The node's result, unchanged. */
+  data: unknown;
+  /** The request's id, when it had one. */
+  id?: WebSocketMessageId;
+}
+
+/**
+ * Stable string codes of the errors the server reports itself (the node's
+ * errors carry the node's numeric code instead).
+ *
+ * @example
+ * ```ts
+ * import type { WebSocketErrorCode } from "@evrmore/rpc";
+ *
+ * const code: WebSocketErrorCode = "unknown_topic";
+ * console.log(code);
+ * ```
+ */
+export type WebSocketErrorCode =
+  | "invalid_json"
+  | "invalid_message"
+  | "unknown_action"
+  | "unknown_topic"
+  | "invalid_params"
+  | "command_not_allowed"
+  | "too_many_requests"
+  | "message_too_large"
+  | "node_unavailable"
+  | "timeout"
+  | "internal_error";
+
+/**
+ * Something went wrong; the connection stays open unless said otherwise.
+ *
+ * @example
+ * ```ts
+ * import type { ErrorMessage } from "@evrmore/rpc";
+ *
+ * const nodeError: ErrorMessage = {
+ *   type: "error",
+ *   message: "Block not found",
+ *   code: -5,
+ *   command: "getblock",
+ *   id: 3,
+ * };
+ * const serverError: ErrorMessage = { type: "error", message: "Cannot parse message: invalid JSON", code: "invalid_json" };
+ * console.log(nodeError.code, serverError.code); // -5 "invalid_json"
+ * ```
+ */
+export interface ErrorMessage {
+  /** Message type. */
+  type: "error";
+  /** What went wrong. */
+  message: string;
+  /** The node's numeric JSON-RPC code, or one of {@linkcode WebSocketErrorCode}. */
+  code?: number | string;
+  /** The command that failed, for command errors. */
+  command?: string;
+  /** The request's id, when it had one. */
+  id?: WebSocketMessageId;
+}
+
+/**
+ * Answer to `{"action":"ping"}`.
+ *
+ * @example
+ * ```ts
+ * import type { PongMessage } from "@evrmore/rpc";
+ *
+ * const pong: PongMessage = { type: "pong" };
+ * console.log(pong.type); // "pong"
+ * ```
+ */
+export interface PongMessage {
+  /** Message type. */
+  type: "pong";
+  /** The request's id, when it had one. */
+  id?: WebSocketMessageId;
+}
+
+/**
+ * Every message type the server sends, discriminated by `type`.
+ *
+ * @example
+ * ```ts
+ * import type { WebSocketServerMessage } from "@evrmore/rpc";
+ *
+ * function describe(message: WebSocketServerMessage): string {
+ *   switch (message.type) {
+ *     case "block":
+ *       return `block ${message.data.height}`;
+ *     case "transaction":
+ *       return `tx ${message.data.txid}`;
+ *     default:
+ *       return message.type;
+ *   }
+ * }
+ * console.log(describe({ type: "pong" })); // "pong"
+ * ```
+ */
+export type WebSocketServerMessage =
+  | BlockMessage
+  | TransactionMessage
+  | AssetMessage
+  | MempoolMessage
+  | SubscriptionMessage
+  | ResultMessage
+  | ErrorMessage
+  | PongMessage;
+
+/**
+ * A message of a type this version does not know (a custom server's, for example).
+ *
+ * @example
+ * ```ts
+ * import type { CustomServerMessage } from "@evrmore/rpc";
+ *
+ * const message: CustomServerMessage = { type: "large_block", data: { tx_count: 150 } };
+ * console.log(message.type); // "large_block"
+ * ```
+ */
+export interface CustomServerMessage {
+  /** Message type. */
+  type: string;
+  /** Any other field. */
+  [key: string]: unknown;
+}
+
+/**
+ * `{"action":"subscribe","topic":...}`.
+ *
+ * @example
+ * ```ts
+ * import type { SubscribeRequest } from "@evrmore/rpc";
+ *
+ * const request: SubscribeRequest = { action: "subscribe", topic: "blocks", id: 1 };
+ * console.log(JSON.stringify(request));
+ * ```
+ */
+export interface SubscribeRequest {
+  /** The request. */
+  action: "subscribe";
+  /** Topic to subscribe to. */
+  topic: string;
+  /** Echoed in the answer. */
+  id?: WebSocketMessageId;
+}
+
+/**
+ * `{"action":"unsubscribe","topic":...}`.
+ *
+ * @example
+ * ```ts
+ * import type { UnsubscribeRequest } from "@evrmore/rpc";
+ *
+ * const request: UnsubscribeRequest = { action: "unsubscribe", topic: "blocks" };
+ * console.log(JSON.stringify(request));
+ * ```
+ */
+export interface UnsubscribeRequest {
+  /** The request. */
+  action: "unsubscribe";
+  /** Topic to unsubscribe from. */
+  topic: string;
+  /** Echoed in the answer. */
+  id?: WebSocketMessageId;
+}
+
+/**
+ * `{"action":"ping"}`, answered by `{"type":"pong"}`.
+ *
+ * @example
+ * ```ts
+ * import type { PingRequest } from "@evrmore/rpc";
+ *
+ * const request: PingRequest = { action: "ping" };
+ * console.log(JSON.stringify(request)); // {"action":"ping"}
+ * ```
+ */
+export interface PingRequest {
+  /** The request. */
+  action: "ping";
+  /** Echoed in the answer. */
+  id?: WebSocketMessageId;
+}
+
+/**
+ * `{"command":...,"params":[...]}`: run a read-only node command.
+ *
+ * @example
+ * ```ts
+ * import type { CommandRequest } from "@evrmore/rpc";
+ *
+ * const request: CommandRequest = { command: "getblockhash", params: [1], id: "h1" };
+ * console.log(JSON.stringify(request));
+ * ```
+ */
+export interface CommandRequest {
+  /** The node command (`getblockcount`, `getblock`, ...). */
+  command: string;
+  /** Its positional parameters (default none). */
+  params?: unknown[];
+  /** Echoed in the answer. */
+  id?: WebSocketMessageId;
+}
+
+/**
+ * Every message a client may send.
+ *
+ * @example
+ * ```ts
+ * import type { WebSocketClientMessage } from "@evrmore/rpc";
+ *
+ * const messages: WebSocketClientMessage[] = [
+ *   { action: "subscribe", topic: "blocks" },
+ *   { action: "ping" },
+ *   { command: "getblockcount" },
+ * ];
+ * console.log(messages.length); // 3
+ * ```
+ */
+export type WebSocketClientMessage =
+  | SubscribeRequest
+  | UnsubscribeRequest
+  | PingRequest
+  | CommandRequest;
