@@ -40,7 +40,16 @@ const OP_EVR_ASSET = 0xc0;
 /**
  * The uninitialised `expire_time` the node prints on issue, owner and
  * reissue outputs in `decoderawtransaction`/`getblock` (its
- * `CAssetOutputEntry::expireTime` is never set for them).
+ * `CAssetOutputEntry::expireTime` is never set for them). Decoders give it
+ * as `Number(UNINITIALISED_EXPIRE_TIME)` (what `JSON.parse` reads) by
+ * default, and exactly with the `valueSat` option.
+ *
+ * @example
+ * ```ts
+ * import { UNINITIALISED_EXPIRE_TIME } from "@evrmore/rpc";
+ *
+ * console.log(Number(UNINITIALISED_EXPIRE_TIME) === JSON.parse("8387847183396104704")); // true
+ * ```
  */
 export const UNINITIALISED_EXPIRE_TIME = 8387847183396104704n;
 

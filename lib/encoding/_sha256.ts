@@ -894,8 +894,6 @@ export function jsSha256dParts(parts: readonly Uint8Array[]): Uint8Array {
   return out;
 }
 
-const ONE: Uint8Array[] = [new Uint8Array(0)];
-
 /**
  * SHA-256d of bytes.
  *

@@ -37,6 +37,7 @@ export {
   decodeTransaction,
   difficultyFromBits,
 } from "./_decode.ts";
+export { UNINITIALISED_EXPIRE_TIME } from "./_script.ts";
 export { parseTransaction, serializeTransaction, txid, wtxid } from "./_tx.ts";
 export {
   blockHash,

@@ -605,7 +605,10 @@ export class EvrmoreWebSocketClient<
    * @param _data The asset output.
    * @param _message The whole message.
    */
-  handleAsset(_data: AssetEventData, _message: AssetMessage): void | Promise<void> {}
+  handleAsset(
+    _data: AssetEventData,
+    _message: AssetMessage,
+  ): void | Promise<void> {}
 
   /**
    * Called for each `mempool` message before it is queued; does nothing by
