@@ -150,6 +150,7 @@ export {
   sha256,
   sha256d,
   txid,
+  UNINITIALISED_EXPIRE_TIME,
   verifierScript,
   witnessCommitment,
   witnessCommitmentScript,
