@@ -126,7 +126,7 @@ export async function main(
   let blockInterval: number;
   let retryInterval: number;
   try {
-    port = parseNumber("--port", values.port ?? "8765", 0, 65535);
+    port = parseNumber("--port", values.port ?? "8765", 0, 65535, true);
     blockInterval = parseNumber(
       "--block-interval",
       values["block-interval"] ?? "5",
@@ -267,11 +267,17 @@ function parseNumber(
   text: string,
   min: number,
   max: number,
+  integer = false,
 ): number {
   const value = Number(text);
-  if (!Number.isFinite(value) || value < min || value > max) {
+  if (
+    text.trim() === "" || !Number.isFinite(value) || value < min ||
+    value > max || (integer && !Number.isInteger(value))
+  ) {
     throw new RangeError(
-      `Cannot use ${flag} ${text}: expected a number from ${min} to ${max}`,
+      `Cannot use ${flag} ${text}: expected ${
+        integer ? "an integer" : "a number"
+      } from ${min} to ${max}`,
     );
   }
   return value;

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { createHash, createPublicKey, ECDH, verify } from "node:crypto";
 import { EvrmoreDevnet } from "../lib/devnet/mod.ts";
+import { RpcError } from "../lib/errors.ts";
 import {
   blockHash,
   bytesToHex,
@@ -635,6 +636,23 @@ Deno.test("EvrmoreDevnet asset RPCs: issue, transfer, reissue, listings", async 
     rpc(devnet, "transfer", ["MYASSET", 99999999, OUTSIDE]),
     /-25 Insufficient asset funds/,
   );
+  // The scripting API reports node errors as RpcError.
+  await assert.rejects(devnet.transferAsset("NOPE", 1), (error: unknown) => {
+    assert.ok(error instanceof RpcError);
+    assert.equal(error.code, -25);
+    assert.equal(error.method, "transfer");
+    assert.equal(error.message, "Cannot transfer: Insufficient asset funds");
+    return true;
+  });
+  await assert.rejects(
+    devnet.issueAsset("bad name", 1),
+    (error: unknown) => error instanceof RpcError && error.code === -8,
+  );
+  await assert.rejects(devnet.sendPayment(OUTSIDE, -1), RangeError);
+  await assert.rejects(
+    rpc(devnet, "issue", ["IPFSBAD", 1, "", "", 0, true, true, "notahash"]),
+    /-8 Invalid IPFS\/Txid hash/,
+  );
 });
 
 Deno.test("EvrmoreDevnet publishes the node's ZMQ messages in order", async () => {
@@ -1025,6 +1043,11 @@ Deno.test("EvrmoreDevnet serializes concurrent operations", async () => {
   const [block] = await devnet.mine(1);
   const json = await rpc<{ tx: string[] }>(devnet, "getblock", [block]);
   assert.equal(json.tx.length, 13);
+  const aborted = new AbortController();
+  aborted.abort(new Error("enough"));
+  await assert.rejects(devnet.mine(5, { signal: aborted.signal }), /enough/);
+  await assert.rejects(devnet.mine(-1), RangeError);
+  await assert.rejects(devnet.reorg(0), RangeError);
 });
 
 Deno.test("EvrmoreDevnet answers 500 Work queue depth exceeded beyond its queue", async () => {

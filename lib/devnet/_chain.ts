@@ -8,6 +8,7 @@
 
 import {
   assetScript,
+  base58Decode,
   base58Encode,
   blockHash,
   ByteReader,
@@ -353,6 +354,19 @@ export function assetNameError(name: string): string | undefined {
   return undefined;
 }
 
+/** Checks an IPFS hash (`Qm...`) or 64-hex txid; throws the node-style -8 error. */
+export function checkHash(hash: string | undefined): void {
+  if (hash === undefined || hash === "") return;
+  if (/^[0-9a-fA-F]{64}$/.test(hash)) return;
+  try {
+    const bytes = base58Decode(hash);
+    if (bytes.length === 34 && bytes[0] === 0x12 && bytes[1] === 0x20) return;
+  } catch {
+    // fall through
+  }
+  throw new RpcMethodError(-8, `Invalid IPFS/Txid hash: ${hash}`);
+}
+
 /** Options of a wallet transaction. */
 interface WalletTxOptions {
   /** EVR outputs (payments and burns); change is inserted among them. */
@@ -387,9 +401,7 @@ export class DevnetChain {
   #assets = new Map<string, AssetMeta>();
   #mempool = new Map<string, MempoolEntry>();
   #keys = new Map<string, WalletKey>();
-  #addresses: string[] = [];
   #channels = new Set<string>();
-  #extraNonce = 0;
 
   /**
    * Creates a chain holding only a genesis block.
@@ -552,7 +564,6 @@ export class DevnetChain {
       network: "regtest",
     });
     this.#keys.set(address, walletKey);
-    this.#addresses.push(address);
     return address;
   }
 
@@ -768,6 +779,7 @@ export class DevnetChain {
     ipfsHash?: string;
   }): Promise<string> {
     const { name } = options;
+    checkHash(options.ipfsHash);
     const error = assetNameError(name);
     if (error) {
       throw new RpcMethodError(
@@ -882,6 +894,7 @@ export class DevnetChain {
     changeAddress?: string;
   }): Promise<string> {
     const { root, tags } = options;
+    options.ipfsHashes?.forEach(checkHash);
     if (!this.#assets.has(root)) {
       throw new RpcMethodError(
         -8,
@@ -966,6 +979,7 @@ export class DevnetChain {
       options.toAddress,
       `Invalid address: ${options.toAddress}`,
     );
+    checkHash(options.message);
     if (options.amount <= 0n) {
       throw new RpcMethodError(-8, "Invalid amount: must be greater than 0");
     }
@@ -1008,6 +1022,7 @@ export class DevnetChain {
     units?: number;
     ipfsHash?: string;
   }): Promise<string> {
+    checkHash(options.ipfsHash);
     const meta = this.#assets.get(options.name);
     if (!meta) {
       throw new RpcMethodError(
@@ -1081,6 +1096,7 @@ export class DevnetChain {
     message: string,
     expireTime = 0n,
   ): Promise<string> {
+    checkHash(message);
     if (this.assetBalance(channel) < COIN) {
       throw new RpcMethodError(
         -8,
@@ -1292,7 +1308,6 @@ export class DevnetChain {
       "0".repeat(64),
       ...txs.map((t) => t.wtxid),
     ]);
-    this.#extraNonce++;
     const coinbase: RawTransaction = {
       version: 2,
       inputs: [{
@@ -1460,10 +1475,5 @@ export class DevnetChain {
     const hashes: string[] = [];
     for (let i = 0; i <= depth; i++) hashes.push(await this.mineBlock());
     return hashes;
-  }
-
-  /** Subsidy of a height. */
-  static subsidy(height: number): bigint {
-    return SUBSIDY >> BigInt(Math.floor(height / HALVING_INTERVAL));
   }
 }

@@ -36,12 +36,6 @@ export function amount(sat: bigint, decimals = 8): RawJson {
   return new RawJson(negative ? `-${text}` : text);
 }
 
-/** Parses a {@linkcode RawJson} number back to a JavaScript number. */
-export function toNumber(value: unknown): number {
-  if (value instanceof RawJson) return Number(value.text);
-  return Number(value);
-}
-
 /**
  * Writes a value as compact JSON; {@linkcode RawJson} values are written
  * verbatim, `bigint`s as plain integers, `undefined` object members skipped.
@@ -69,12 +63,4 @@ export function stringify(value: unknown): string {
     parts.push(`${JSON.stringify(key)}:${stringify(item)}`);
   }
   return `{${parts.join(",")}}`;
-}
-
-/**
- * Converts a value written with {@linkcode stringify} to what `JSON.parse`
- * of that text gives (for the scripting API, which returns plain data).
- */
-export function toPlain<T>(value: unknown): T {
-  return JSON.parse(stringify(value)) as T;
 }

@@ -79,16 +79,26 @@ function sat(value: unknown): bigint {
   }
   const text = String(value);
   const number = Number(text);
-  if (!/^-?\d+(\.\d{1,8})?$/.test(text) && !Number.isFinite(number)) {
+  if (text.trim() === "" || !Number.isFinite(number)) {
     throw new RpcMethodError(-3, "Invalid amount");
   }
-  const [whole = "0", frac = ""] = number.toFixed(8).split(".");
-  const result = BigInt(whole) * COIN +
-    (whole.startsWith("-") ? -1n : 1n) * BigInt(frac.padEnd(8, "0"));
-  if (result < 0n || result > 21_000_000_000n * COIN) {
+  if (number < 0 || number > 21_000_000_000) {
     throw new RpcMethodError(-3, `Invalid amount (3): ${text}`);
   }
-  return result;
+  const [whole = "0", frac = ""] = number.toFixed(8).split(".");
+  return BigInt(whole) * COIN + BigInt(frac.padEnd(8, "0"));
+}
+
+/** Blocks to generate: the devnet caps one call at 10000 (the node has no cap). */
+function blockCount(value: unknown): number {
+  const count = int(value);
+  if (count > 10_000) {
+    throw new RpcMethodError(
+      -8,
+      "Cannot generate more than 10000 blocks in one call on the devnet",
+    );
+  }
+  return Math.max(0, count);
 }
 
 function walletTxid(txid: string): string[] {
@@ -668,7 +678,7 @@ const METHODS: Record<string, MethodSpec> = {
     min: 1,
     wallet: true,
     handler: (ctx, [n]) => {
-      const count = int(n);
+      const count = blockCount(n);
       return ctx.run(async () => {
         const hashes: string[] = [];
         for (let i = 0; i < count; i++) {
@@ -683,7 +693,7 @@ const METHODS: Record<string, MethodSpec> = {
     params: ["nblocks", "address", "maxtries"],
     min: 2,
     handler: (ctx, [n, address]) => {
-      const count = int(n);
+      const count = blockCount(n);
       let script: Uint8Array;
       try {
         script = ctx.chain.scriptOf(str(address));

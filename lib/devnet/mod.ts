@@ -66,7 +66,8 @@ export type { Network } from "../network.ts";
 import { encodeAddress } from "../encoding/mod.ts";
 import { COIN, DevnetChain } from "./_chain.ts";
 import { dispatch } from "./_rpc_methods.ts";
-import { DevnetRpcServer } from "./_rpc_server.ts";
+import { DevnetRpcServer, RpcMethodError } from "./_rpc_server.ts";
+import { RpcError } from "../errors.ts";
 import { ZmqPublisher } from "./_zmq_publisher.ts";
 
 /**
@@ -122,6 +123,8 @@ export interface EvrmoreDevnetOptions {
 export interface DevnetMineOptions {
   /** Pay the coinbase to this address (like `generatetoaddress`); default a new wallet key (like `generate`). */
   address?: string;
+  /** Stops mining between blocks when aborted (the promise rejects with the reason). */
+  signal?: AbortSignal;
 }
 
 /**
@@ -267,7 +270,7 @@ export class EvrmoreDevnet {
   #rpc: DevnetRpcServer;
   #zmq: ZmqPublisher | undefined;
   #queue: Promise<unknown> = Promise.resolve();
-  #started = false;
+  #starting: Promise<void> | undefined;
   #stopped = false;
   #autoTimer: ReturnType<typeof setTimeout> | undefined;
   #autoStep = 0;
@@ -364,6 +367,20 @@ export class EvrmoreDevnet {
     return this.#chain;
   }
 
+  /** Runs a scripting operation; node errors become {@linkcode RpcError}s. */
+  #script<T>(method: string, operation: () => Promise<T>): Promise<T> {
+    return this.#run(operation).catch((error: unknown) => {
+      if (error instanceof RpcMethodError) {
+        throw new RpcError(`Cannot ${method}: ${error.message}`, {
+          code: error.code,
+          method,
+          cause: error,
+        });
+      }
+      throw error;
+    });
+  }
+
   #run<T>(operation: () => Promise<T>): Promise<T> {
     const result = this.#queue.then(operation);
     this.#queue = result.catch(() => {});
@@ -384,22 +401,27 @@ export class EvrmoreDevnet {
    * await devnet.stop();
    * ```
    */
-  async start(): Promise<void> {
-    if (this.#started) return;
-    if (this.#stopped) throw new Error("Cannot start devnet: it was stopped");
-    this.#started = true;
+  start(): Promise<void> {
+    if (this.#stopped) {
+      return Promise.reject(new Error("Cannot start devnet: it was stopped"));
+    }
+    this.#starting ??= this.#run(() => this.#start());
+    return this.#starting;
+  }
+
+  async #start(): Promise<void> {
     this.#startedAt = Date.now();
     const chain = new DevnetChain({
       publish: (topic, body) =>
         this.#zmq?.publish(topic, body) ?? Promise.resolve(),
     });
-    this.#chain = chain;
     const initial = this.#options.initialBlocks ?? 120;
     // Back-dated one second apart, so the tip's time is "now" when we start.
     const first = Math.floor(Date.now() / 1000) - initial;
     for (let i = 0; i < initial; i++) {
       await chain.mineBlock(undefined, false, first + i);
     }
+    this.#chain = chain;
     await this.#rpc.start(this.#options.rpcPort ?? 0);
     if (this.#options.zmq !== false) {
       this.#zmq = new ZmqPublisher();
@@ -457,17 +479,19 @@ export class EvrmoreDevnet {
    * @param options Coinbase address.
    * @returns The new block hashes.
    */
-  mine(count = 1, options: DevnetMineOptions = {}): Promise<string[]> {
+  async mine(count = 1, options: DevnetMineOptions = {}): Promise<string[]> {
     if (!Number.isInteger(count) || count < 0 || count > 10_000) {
       throw new RangeError(`Cannot mine ${count} blocks: expected 0..10000`);
     }
+    options.signal?.throwIfAborted();
     const chain = this.#requireChain();
     const script = options.address === undefined
       ? undefined
       : this.#scriptOrThrow(chain, options.address);
-    return this.#run(async () => {
+    return await this.#script("generate", async () => {
       const hashes: string[] = [];
       for (let i = 0; i < count; i++) {
+        options.signal?.throwIfAborted();
         hashes.push(await chain.mineBlock(script));
       }
       return hashes;
@@ -501,9 +525,12 @@ export class EvrmoreDevnet {
    *
    * @returns The address.
    */
-  newAddress(): Promise<string> {
+  async newAddress(): Promise<string> {
     const chain = this.#requireChain();
-    return this.#run(() => Promise.resolve(chain.newAddress()));
+    return await this.#script(
+      "getnewaddress",
+      () => Promise.resolve(chain.newAddress()),
+    );
   }
 
   /**
@@ -524,12 +551,16 @@ export class EvrmoreDevnet {
    * @param amount Amount in EVR.
    * @returns The txid.
    */
-  sendPayment(address: string | undefined, amount: number): Promise<string> {
+  async sendPayment(
+    address: string | undefined,
+    amount: number,
+  ): Promise<string> {
     const chain = this.#requireChain();
     const sat = toSat(amount, "amount");
     if (address !== undefined) this.#scriptOrThrow(chain, address);
-    return this.#run(() =>
-      chain.sendToAddress(address ?? chain.newAddress(), sat)
+    return await this.#script(
+      "sendtoaddress",
+      () => chain.sendToAddress(address ?? chain.newAddress(), sat),
     );
   }
 
@@ -553,7 +584,7 @@ export class EvrmoreDevnet {
    * @param options Units, reissuable flag, IPFS hash, receiver.
    * @returns The txid.
    */
-  issueAsset(
+  async issueAsset(
     name: string,
     amount: number,
     options: DevnetIssueOptions = {},
@@ -561,7 +592,7 @@ export class EvrmoreDevnet {
     const chain = this.#requireChain();
     const sat = toSat(amount, "amount");
     const special = name.includes("#") || name.includes("~");
-    return this.#run(() =>
+    return await this.#script("issue", () =>
       chain.issue({
         name,
         amount: sat,
@@ -569,8 +600,7 @@ export class EvrmoreDevnet {
         reissuable: options.reissuable ?? !special,
         ...(options.ipfsHash ? { ipfsHash: options.ipfsHash } : {}),
         ...(options.toAddress ? { toAddress: options.toAddress } : {}),
-      })
-    );
+      }));
   }
 
   /**
@@ -595,14 +625,14 @@ export class EvrmoreDevnet {
    * @param options Receiver, message and expiry.
    * @returns The txid.
    */
-  transferAsset(
+  async transferAsset(
     name: string,
     amount: number,
     options: DevnetTransferOptions = {},
   ): Promise<string> {
     const chain = this.#requireChain();
     const sat = toSat(amount, "amount");
-    return this.#run(() =>
+    return await this.#script("transfer", () =>
       chain.transfer({
         name,
         amount: sat,
@@ -611,8 +641,7 @@ export class EvrmoreDevnet {
         ...(options.expireTime
           ? { expireTime: BigInt(options.expireTime) }
           : {}),
-      })
-    );
+      }));
   }
 
   /**
@@ -634,14 +663,14 @@ export class EvrmoreDevnet {
    * @param options Reissuable flag, units, IPFS hash, receiver.
    * @returns The txid.
    */
-  reissueAsset(
+  async reissueAsset(
     name: string,
     amount: number,
     options: DevnetReissueOptions = {},
   ): Promise<string> {
     const chain = this.#requireChain();
     const sat = toSat(amount, "amount");
-    return this.#run(() =>
+    return await this.#script("reissue", () =>
       chain.reissue({
         name,
         amount: sat,
@@ -651,8 +680,7 @@ export class EvrmoreDevnet {
         ...(options.units !== undefined ? { units: options.units } : {}),
         ...(options.ipfsHash ? { ipfsHash: options.ipfsHash } : {}),
         ...(options.toAddress ? { toAddress: options.toAddress } : {}),
-      })
-    );
+      }));
   }
 
   /**
@@ -678,14 +706,16 @@ export class EvrmoreDevnet {
    * @param options Expiry.
    * @returns The txid.
    */
-  sendMessage(
+  async sendMessage(
     channel: string,
     ipfsHash: string,
     options: DevnetMessageOptions = {},
   ): Promise<string> {
     const chain = this.#requireChain();
-    return this.#run(() =>
-      chain.sendMessage(channel, ipfsHash, BigInt(options.expireTime ?? 0))
+    return await this.#script(
+      "sendmessage",
+      () =>
+        chain.sendMessage(channel, ipfsHash, BigInt(options.expireTime ?? 0)),
     );
   }
 
@@ -707,14 +737,14 @@ export class EvrmoreDevnet {
    * @param depth Blocks to disconnect.
    * @returns Hashes of the replacement blocks.
    */
-  reorg(depth: number): Promise<string[]> {
+  async reorg(depth: number): Promise<string[]> {
     const chain = this.#requireChain();
     if (!Number.isInteger(depth) || depth < 1 || depth > chain.height) {
       throw new RangeError(
         `Cannot reorganize ${depth} blocks: expected 1..${chain.height}`,
       );
     }
-    return this.#run(() => chain.reorg(depth));
+    return await this.#run(() => chain.reorg(depth));
   }
 
   /**
@@ -907,10 +937,10 @@ export class EvrmoreDevnet {
       encodeAddress(crypto.getRandomValues(new Uint8Array(20)), {
         network: "regtest",
       });
-    if (roll < 0.45 || owned.length === 0 && roll < 0.8) {
+    if (roll < 0.5 || owned.length === 0 && roll < 0.8) {
       const sat = BigInt(1 + Math.floor(Math.random() * 5000)) * COIN / 100n;
       await chain.sendToAddress(external(), sat);
-    } else if (roll < 0.65 && owned.length > 0) {
+    } else if (roll < 0.72 && owned.length > 0) {
       const name = owned[Math.floor(Math.random() * owned.length)]!;
       const units = chain.asset(name)?.units ?? 0;
       const step = 10n ** BigInt(8 - units);
@@ -919,14 +949,14 @@ export class EvrmoreDevnet {
         amount: step * BigInt(1 + Math.floor(Math.random() * 10)),
         toAddress: Math.random() < 0.5 ? external() : chain.newAddress(),
       });
-    } else if (roll < 0.75 && owned.length > 0) {
+    } else if (roll < 0.8 && owned.length > 0) {
       const name = owned[Math.floor(Math.random() * owned.length)]!;
       if (
         chain.assetBalance(`${name}!`) > 0n && chain.asset(name)?.reissuable
       ) {
         await chain.reissue({ name, amount: 100n * COIN });
       }
-    } else if (roll < 0.85 && owned.length > 0) {
+    } else if (roll < 0.92 && owned.length > 0) {
       const name = owned[Math.floor(Math.random() * owned.length)]!;
       if (chain.assetBalance(`${name}!`) > 0n) {
         await chain.sendMessage(

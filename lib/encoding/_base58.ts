@@ -31,44 +31,136 @@ export function base58Encode(bytes: Uint8Array): string {
   const n = bytes.length;
   let zeros = 0;
   while (zeros < n && bytes[zeros] === 0) zeros++;
-  // Big-endian 16-bit limbs of the number (a leading odd byte on its own).
+  // Big-endian 24-bit limbs of the number (a leading short limb first).
   const body = n - zeros;
-  const limbCount = (body + 1) >> 1;
-  const limbs = limbCount <= LIMBS.length ? LIMBS : new Float64Array(limbCount);
+  const limbCount = Math.ceil(body / 3);
+  const limbs = limbCount <= LIMBS.length ? LIMBS : new Int32Array(limbCount);
   let i = zeros;
   let l = 0;
-  if (body & 1) limbs[l++] = bytes[i++]!;
-  for (; i < n; i += 2) limbs[l++] = (bytes[i]! << 8) | bytes[i + 1]!;
-  // Divide by 58^5 repeatedly; each remainder gives five digits (low first).
-  const maxDigits = (body * 138 / 100 | 0) + 6;
+  const head = body % 3;
+  if (head === 1) limbs[l++] = bytes[i++]!;
+  else if (head === 2) {
+    limbs[l++] = (bytes[i]! << 8) | bytes[i + 1]!;
+    i += 2;
+  }
+  for (; i < n; i += 3) {
+    limbs[l++] = (bytes[i]! << 16) | (bytes[i + 1]! << 8) | bytes[i + 2]!;
+  }
+  return limbsToBase58(limbs, limbCount, zeros);
+}
+
+/** 58^4: four Base58 digits per division pass over 24-bit limbs. */
+const DIV = 11316496;
+const INV_DIV = 1 / DIV;
+/** ceil(2^32 / 58) / 2^32 (both steps exact in doubles). */
+const INV58 = 74051161 / 4294967296;
+const LIMBS = new Int32Array(64);
+const DIGITS = new Uint8Array(256);
+/** Char codes of the alphabet. */
+const CODES = new Uint8Array(58);
+for (let i = 0; i < 58; i++) CODES[i] = ALPHABET.charCodeAt(i);
+/**
+ * Reused char-code arrays by length, for `String.fromCharCode.apply` (a
+ * packed array of small integers is its fastest argument form in V8).
+ */
+const TEXT: number[][] = [];
+for (let i = 0; i <= 64; i++) TEXT.push(new Array<number>(i).fill(0));
+
+/**
+ * Base58 of the number in big-endian 24-bit `limbs` (destroyed), after
+ * `zeros` "1"s. Every division stays below 2^53, so it is exact in doubles.
+ */
+function limbsToBase58(
+  limbs: Int32Array,
+  limbCount: number,
+  zeros: number,
+): string {
+  const maxDigits = Math.ceil(limbCount * 24 / 5.857) + 8;
   const digits = maxDigits <= DIGITS.length
     ? DIGITS
     : new Uint8Array(maxDigits);
   let count = 0;
   let start = 0;
+  while (start < limbCount && limbs[start] === 0) start++;
   while (start < limbCount) {
     let rem = 0;
     for (let k = start; k < limbCount; k++) {
-      const cur = rem * 65536 + limbs[k]!;
-      const q = Math.floor(cur / 656356768);
-      rem = cur - q * 656356768;
+      // cur < 58^4 * 2^24 < 2^48: the quotient from the reciprocal is off
+      // by at most one, and the remainder fixes it exactly.
+      const cur = rem * 16777216 + limbs[k]!;
+      let q = Math.floor(cur * INV_DIV);
+      rem = cur - q * DIV;
+      if (rem < 0) {
+        q--;
+        rem += DIV;
+      } else if (rem >= DIV) {
+        q++;
+        rem -= DIV;
+      }
       limbs[k] = q;
     }
     while (start < limbCount && limbs[start] === 0) start++;
-    for (let d = 0; d < 5; d++) {
-      const q = Math.floor(rem / 58);
-      digits[count++] = rem - q * 58;
-      rem = q;
-    }
+    // Four digits of the remainder, low first: rem < 2^24, so
+    // floor(rem / 58) = floor(rem * ceil(2^32 / 58) / 2^32) exactly.
+    let q = Math.floor(rem * INV58);
+    digits[count++] = rem - q * 58;
+    rem = q;
+    q = Math.floor(rem * INV58);
+    digits[count++] = rem - q * 58;
+    rem = q;
+    q = Math.floor(rem * INV58);
+    digits[count++] = rem - q * 58;
+    digits[count++] = q;
   }
   while (count > 0 && digits[count - 1] === 0) count--;
-  let out = zeros > 0 ? "1".repeat(zeros) : "";
-  for (let d = count - 1; d >= 0; d--) out += ALPHABET[digits[d]!];
-  return out;
+  const len = zeros + count;
+  const text = len < TEXT.length ? TEXT[len]! : new Array<number>(len).fill(0);
+  for (let z = 0; z < zeros; z++) text[z] = 49; // "1"
+  for (let d = 0; d < count; d++) {
+    text[zeros + d] = CODES[digits[count - 1 - d]!]!;
+  }
+  return String.fromCharCode.apply(null, text);
 }
 
-const LIMBS = new Float64Array(64);
-const DIGITS = new Uint8Array(200);
+/**
+ * Base58 of the 25-byte address payload `prefix ‖ src[at..at+20) ‖
+ * checksum` (checksum big-endian in an int32), without building the
+ * payload bytes.
+ *
+ * @param prefix Version byte.
+ * @param src Bytes holding the 20-byte hash.
+ * @param at Offset of the hash.
+ * @param checksum The 4 checksum bytes as a big-endian int32.
+ * @returns The address text.
+ */
+export function base58Address(
+  prefix: number,
+  src: Uint8Array,
+  at: number,
+  checksum: number,
+): string {
+  const l = LIMBS;
+  // 25 bytes = 1 + 8 * 3.
+  l[0] = prefix;
+  l[1] = (src[at]! << 16) | (src[at + 1]! << 8) | src[at + 2]!;
+  l[2] = (src[at + 3]! << 16) | (src[at + 4]! << 8) | src[at + 5]!;
+  l[3] = (src[at + 6]! << 16) | (src[at + 7]! << 8) | src[at + 8]!;
+  l[4] = (src[at + 9]! << 16) | (src[at + 10]! << 8) | src[at + 11]!;
+  l[5] = (src[at + 12]! << 16) | (src[at + 13]! << 8) | src[at + 14]!;
+  l[6] = (src[at + 15]! << 16) | (src[at + 16]! << 8) | src[at + 17]!;
+  l[7] = (src[at + 18]! << 16) | (src[at + 19]! << 8) | (checksum >>> 24);
+  l[8] = checksum & 0xffffff;
+  if (prefix !== 0) return limbsToBase58(l, 9, 0);
+  // A zero version byte is a leading "1": take the general path.
+  const payload = new Uint8Array(25);
+  payload[0] = prefix;
+  payload.set(src.subarray(at, at + 20), 1);
+  payload[21] = checksum >>> 24;
+  payload[22] = checksum >>> 16;
+  payload[23] = checksum >>> 8;
+  payload[24] = checksum;
+  return base58Encode(payload);
+}
 
 /**
  * Decodes Base58 text (no checksum).

@@ -20,15 +20,6 @@ import { DecodeError } from "../errors.ts";
  */
 export const MAX_COMPACT_SIZE = 0x02000000;
 
-/** Char codes of the two hex digits of each byte value. */
-const HEX_CODES = new Uint16Array(512);
-for (let i = 0; i < 256; i++) {
-  const digits = (i < 16 ? "0" : "") + i.toString(16);
-  HEX_CODES[2 * i] = digits.charCodeAt(0);
-  HEX_CODES[2 * i + 1] = digits.charCodeAt(1);
-}
-const CODE_BUF = new Uint16Array(128);
-
 /**
  * Display-order (reversed) hex of `len` bytes at `offset`, without copying.
  *
@@ -45,21 +36,15 @@ export function reversedHexAt(
   if (len > 64) {
     return bytesToReversedHex(bytes.subarray(offset, offset + len));
   }
-  const buf = len === 32 ? CODE_BUF32 : CODE_BUF.subarray(0, 2 * len);
-  for (let i = 0; i < len; i++) {
-    const v = bytes[offset + len - 1 - i]! << 1;
-    buf[2 * i] = HEX_CODES[v]!;
-    buf[2 * i + 1] = HEX_CODES[v + 1]!;
-  }
-  return String.fromCharCode.apply(null, buf as unknown as number[]);
+  // Reverse into a reused buffer, then one native toHex (much faster than
+  // building the string from char codes).
+  const buf = REVERSED[len]!;
+  const last = offset + len - 1;
+  for (let i = 0; i < len; i++) buf[i] = bytes[last - i]!;
+  return buf.toHex();
 }
-const CODE_BUF32 = new Uint16Array(64);
-
-/** Lower-case hex of each byte value, for short conversions. */
-const HEX_PAIRS: string[] = Array.from(
-  { length: 256 },
-  (_, i) => (i < 16 ? "0" : "") + i.toString(16),
-);
+const REVERSED: Uint8Array[] = [];
+for (let i = 0; i <= 64; i++) REVERSED.push(new Uint8Array(i));
 
 function hexError(hex: string, what: string): DecodeError {
   for (let i = 0; i < hex.length; i++) {
@@ -137,12 +122,6 @@ export function hexToBytes(hex: string): Uint8Array {
  * @returns Lower-case hex text, two digits per byte.
  */
 export function bytesToHex(bytes: Uint8Array): string {
-  const n = bytes.length;
-  if (n <= 8) {
-    let s = "";
-    for (let i = 0; i < n; i++) s += HEX_PAIRS[bytes[i]!];
-    return s;
-  }
   return bytes.toHex();
 }
 

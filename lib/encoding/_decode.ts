@@ -6,14 +6,9 @@
 
 import type { Network } from "../network.ts";
 import { NETWORKS } from "../network.ts";
-import {
-  ByteReader,
-  bytesToHex,
-  bytesToReversedHex,
-  reversedHexAt,
-} from "./_bytes.ts";
-import { readBlock, readHeader } from "./_block.ts";
-import { sha256d as sha256dView, sha256dInto } from "./_hash.ts";
+import { ByteReader, bytesToReversedHex, reversedHexAt } from "./_bytes.ts";
+import { readHeader } from "./_block.ts";
+import { sha256d as sha256dView, sha256d3Into, sha256dInto } from "./_hash.ts";
 import { headerHashes } from "./_block.ts";
 import {
   amountToNumber,
@@ -23,13 +18,7 @@ import {
   scriptPubKeyJson,
   scriptToAsm,
 } from "./_script.ts";
-import {
-  inputBytes,
-  parsedStrippedSize,
-  type ParsedTx,
-  parsedTxidBytes,
-  readTransaction,
-} from "./_tx.ts";
+import { inputBytes, readTxLayout, TxLayout } from "./_tx.ts";
 import type {
   DecodeBlockOptions,
   DecodedBlock,
@@ -41,7 +30,6 @@ import type {
   TransactionOutput,
 } from "./types.ts";
 
-const COINBASE_TXID = "0".repeat(64);
 const DIGEST = new Uint8Array(32);
 
 function checkNetwork(network: Network | undefined): Network {
@@ -54,80 +42,171 @@ function checkNetwork(network: Network | undefined): Network {
   return n;
 }
 
-function decodeParsed(
+const LAYOUT = new TxLayout();
+
+function u32At(b: Uint8Array, o: number): number {
+  return (b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16)) + b[o + 3]! * 0x1000000;
+}
+
+let valueView: DataView | undefined;
+
+/** The exact 64-bit value at `o` (only for amounts beyond 2^53). */
+function i64At(b: Uint8Array, o: number): bigint {
+  if (valueView === undefined || valueView.buffer !== b.buffer) {
+    valueView = new DataView(b.buffer);
+  }
+  return valueView.getBigInt64(b.byteOffset + o, true);
+}
+
+/**
+ * One transaction of `bytes`, laid out in `L`, as the node's JSON.
+ *
+ * Each script's hex is one native conversion, and the data pushed in its
+ * `asm` are slices of that string. Slices are never taken of anything
+ * larger (the transaction's or block's hex): V8's sliced strings keep
+ * their parent alive, and a caller keeping one `scriptPubKey.hex` per
+ * output must not keep whole blocks.
+ */
+function decodeLayout(
   bytes: Uint8Array,
-  p: ParsedTx,
+  L: TxLayout,
   opts: ScriptJsonOptions,
   withHex: boolean,
 ): DecodedTransaction {
-  const tx = p.tx;
-  const size = p.end - p.start;
-  const stripped = parsedStrippedSize(p);
+  const start = L.start, end = L.end;
+  const size = end - start;
+  const stripped = L.witness ? 8 + (L.bodyEnd - L.bodyStart) : size;
   const digest = DIGEST;
   let txid: string;
-  if (p.witness) {
-    txid = bytesToReversedHex(parsedTxidBytes(bytes, p));
-  } else {
-    sha256dInto(bytes, p.start, p.end, digest);
+  let hash: string;
+  if (L.witness) {
+    sha256d3Into(
+      bytes,
+      start,
+      start + 4,
+      L.bodyStart,
+      L.bodyEnd,
+      end - 4,
+      end,
+      digest,
+    );
     txid = reversedHexAt(digest, 0, 32);
-  }
-  let hash = txid;
-  if (p.witness) {
-    sha256dInto(bytes, p.start, p.end, digest);
+    sha256dInto(bytes, start, end, digest);
     hash = reversedHexAt(digest, 0, 32);
+  } else {
+    sha256dInto(bytes, start, end, digest);
+    txid = hash = reversedHexAt(digest, 0, 32);
   }
-  const weight = stripped * 3 + size;
-  const inputs = tx.inputs;
-  const coinbase = inputs.length === 1 && inputs[0]!.vout === 0xffffffff &&
-    inputs[0]!.txid === COINBASE_TXID;
-  const vin: TransactionInput[] = new Array(inputs.length);
-  for (let i = 0; i < inputs.length; i++) {
-    const input = inputs[i]!;
+  const nIn = L.inputs;
+  const inAt = L.inAt, sigAt = L.sigAt, sigLen = L.sigLen;
+  let coinbase = false;
+  if (nIn === 1 && u32At(bytes, inAt[0]! + 32) === 0xffffffff) {
+    coinbase = true;
+    const o = inAt[0]!;
+    for (let k = 0; k < 32; k++) {
+      if (bytes[o + k] !== 0) {
+        coinbase = false;
+        break;
+      }
+    }
+  }
+  const vin: TransactionInput[] = new Array(nIn);
+  for (let i = 0; i < nIn; i++) {
+    const at = sigAt[i]!, len = sigLen[i]!;
+    const script = bytes.subarray(at, at + len);
+    const scriptHex = script.toHex();
+    const sequence = u32At(bytes, at + len);
     if (coinbase) {
-      vin[i] = {
-        coinbase: bytesToHex(input.scriptSig),
-        sequence: input.sequence,
-      };
+      vin[i] = { coinbase: scriptHex, sequence };
       continue;
     }
-    const entry: TransactionInput = {
-      txid: input.txid,
-      vout: input.vout,
-      scriptSig: {
-        asm: scriptToAsm(input.scriptSig, true),
-        hex: bytesToHex(input.scriptSig),
-      },
-    } as TransactionInput;
-    if (input.witness.length > 0) {
-      entry.txinwitness = input.witness.map(bytesToHex);
-    }
-    entry.sequence = input.sequence;
-    vin[i] = entry;
-  }
-  const outputs = tx.outputs;
-  const vout: TransactionOutput[] = new Array(outputs.length);
-  for (let i = 0; i < outputs.length; i++) {
-    const output = outputs[i]!;
-    const entry: TransactionOutput = {
-      value: amountToNumber(output.value),
-      n: i,
-      scriptPubKey: scriptPubKeyJson(output.script, opts) as ScriptPubKey,
+    const o = inAt[i]!;
+    const scriptSig = {
+      asm: len === 0 ? "" : scriptToAsm(script, true, scriptHex, 0),
+      hex: scriptHex,
     };
-    if (opts.exact) entry.valueSat = output.value;
-    vout[i] = entry;
+    const count = L.witCount[i]!;
+    if (count > 0) {
+      const items: string[] = new Array(count);
+      const first = L.witFirst[i]!;
+      for (let j = 0; j < count; j++) {
+        const w = L.witAt[first + j]!;
+        items[j] = bytes.subarray(w, w + L.witLen[first + j]!).toHex();
+      }
+      vin[i] = {
+        txid: reversedHexAt(bytes, o, 32),
+        vout: u32At(bytes, o + 32),
+        scriptSig,
+        txinwitness: items,
+        sequence,
+      };
+    } else {
+      vin[i] = {
+        txid: reversedHexAt(bytes, o, 32),
+        vout: u32At(bytes, o + 32),
+        scriptSig,
+        sequence,
+      };
+    }
   }
-  const out: DecodedTransaction = {
+  const nOut = L.outputs;
+  const outAt = L.outAt, spkAt = L.spkAt, spkLen = L.spkLen;
+  const vout: TransactionOutput[] = new Array(nOut);
+  const exact = opts.exact;
+  for (let i = 0; i < nOut; i++) {
+    const at = spkAt[i]!;
+    const scriptPubKey = scriptPubKeyJson(
+      bytes.subarray(at, at + spkLen[i]!),
+      opts,
+    );
+    // The amount as a number when exact in a double (|hi| < 2^21), as
+    // `Number(bigint) / 1e8` would give it.
+    const o = outAt[i]!;
+    const lo = u32At(bytes, o);
+    const hi = bytes[o + 4]! | (bytes[o + 5]! << 8) | (bytes[o + 6]! << 16) |
+      (bytes[o + 7]! << 24);
+    const safe = hi >= -0x200000 && hi < 0x200000;
+    const sat = hi * 0x100000000 + lo;
+    if (exact) {
+      const big = safe ? BigInt(sat) : i64At(bytes, o);
+      vout[i] = {
+        value: safe ? sat / 1e8 : amountToNumber(big),
+        n: i,
+        scriptPubKey,
+        valueSat: big,
+      };
+    } else {
+      vout[i] = {
+        value: safe ? sat / 1e8 : amountToNumber(i64At(bytes, o)),
+        n: i,
+        scriptPubKey,
+      };
+    }
+  }
+  const vsize = Math.floor((stripped * 3 + size + 3) / 4);
+  if (withHex) {
+    return {
+      txid,
+      hash,
+      version: L.version,
+      size,
+      vsize,
+      locktime: L.locktime,
+      vin,
+      vout,
+      hex: bytes.subarray(start, end).toHex(),
+    };
+  }
+  return {
     txid,
     hash,
-    version: tx.version,
+    version: L.version,
     size,
-    vsize: Math.floor((weight + 3) / 4),
-    locktime: tx.locktime,
+    vsize,
+    locktime: L.locktime,
     vin,
     vout,
   };
-  if (withHex) out.hex = bytesToHex(bytes.subarray(p.start, p.end));
-  return out;
 }
 
 /**
@@ -169,11 +248,11 @@ export function decodeTransaction(
   const bytes = inputBytes(raw, "transaction");
   const network = checkNetwork(options?.network);
   const r = new ByteReader(bytes, { what: "transaction" });
-  const p = readTransaction(r);
+  readTxLayout(r, LAYOUT);
   r.assertEnd();
-  return decodeParsed(
+  return decodeLayout(
     bytes,
-    p,
+    LAYOUT,
     { network, exact: options?.valueSat === true },
     false,
   );
@@ -271,17 +350,29 @@ export function decodeBlock(
   const bytes = inputBytes(raw, "block");
   const network = checkNetwork(options?.network);
   const exact = options?.valueSat === true;
-  const parsed = readBlock(bytes, network);
-  const { block, txs, headerBytes } = parsed;
-  const header = block.header;
+  // Header, then each transaction parsed and decoded in turn: the parsed
+  // form dies young instead of living (and being copied by the GC) until
+  // the whole block is read. Errors are the parser's, at the same offsets.
+  const r = new ByteReader(bytes, { what: "block" });
+  const header = readHeader(r, NETWORKS[network].progpowHeader);
+  const headerBytes = bytes.subarray(0, r.offset);
+  const count = r.readCount(60);
   const opts: ScriptJsonOptions = { network, exact };
-  const tx: DecodedTransaction[] = new Array(txs.length);
+  const tx: DecodedTransaction[] = new Array(count);
   let stripped = bytes.length;
-  for (let i = 0; i < txs.length; i++) {
-    const p = txs[i]!;
-    if (p.witness) stripped -= (p.end - p.start) - parsedStrippedSize(p);
-    tx[i] = decodeParsed(bytes, p, opts, true);
+  let coinbaseSig: Uint8Array | undefined;
+  const L = LAYOUT;
+  for (let i = 0; i < count; i++) {
+    readTxLayout(r, L);
+    if (i === 0 && L.inputs > 0) {
+      coinbaseSig = bytes.subarray(L.sigAt[0]!, L.sigAt[0]! + L.sigLen[0]!);
+    }
+    if (L.witness) {
+      stripped -= (L.end - L.start) - (8 + L.bodyEnd - L.bodyStart);
+    }
+    tx[i] = decodeLayout(bytes, L, opts, true);
   }
+  r.assertEnd();
   const progpow = headerBytes.length === 120;
   const { hash, headerHash } = progpow ? headerHashes(headerBytes) : {
     hash: sha256dView(headerBytes),
@@ -292,7 +383,7 @@ export function decodeBlock(
     if (progpow) height = header.height ?? 0;
     else if (/^0+$/.test(header.prevHash)) height = 0;
     else {
-      const cb = block.transactions[0]?.inputs[0]?.scriptSig;
+      const cb = coinbaseSig;
       height = cb === undefined ? undefined : coinbaseHeight(cb);
     }
   }

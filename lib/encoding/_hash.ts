@@ -8,6 +8,7 @@ import { createHash } from "node:crypto";
 import {
   jsSha256,
   jsSha256d,
+  jsSha256d3Into,
   jsSha256dInto,
   jsSha256dParts,
   jsSha256Of32Into,
@@ -112,5 +113,40 @@ export function sha256dInto(
     return;
   }
   const first = createHash("sha256").update(data.subarray(start, end)).digest();
+  jsSha256Of32Into(toU8(first), out);
+}
+
+/**
+ * SHA-256d of `data[a0..a1) ‖ data[b0..b1) ‖ data[c0..c1)` into `out` (32
+ * bytes), without copying: the txid of a segwit transaction.
+ *
+ * @param data The bytes.
+ * @param a0 Start of the first range.
+ * @param a1 End of the first range.
+ * @param b0 Start of the second range.
+ * @param b1 End of the second range.
+ * @param c0 Start of the third range.
+ * @param c1 End of the third range.
+ * @param out Receives the digest, internal order.
+ */
+export function sha256d3Into(
+  data: Uint8Array,
+  a0: number,
+  a1: number,
+  b0: number,
+  b1: number,
+  c0: number,
+  c1: number,
+  out: Uint8Array,
+): void {
+  if ((a1 - a0) + (b1 - b0) + (c1 - c0) <= SMALL) {
+    jsSha256d3Into(data, a0, a1, b0, b1, c0, c1, out);
+    return;
+  }
+  const first = createHash("sha256")
+    .update(data.subarray(a0, a1))
+    .update(data.subarray(b0, b1))
+    .update(data.subarray(c0, c1))
+    .digest();
   jsSha256Of32Into(toU8(first), out);
 }

@@ -9,7 +9,7 @@
 import { DecodeError } from "../errors.ts";
 import type { Network } from "../network.ts";
 import { NETWORKS } from "../network.ts";
-import { base58Encode } from "./_base58.ts";
+import { base58Address, base58Encode } from "./_base58.ts";
 import {
   ByteReader,
   bytesToHex,
@@ -17,7 +17,7 @@ import {
   readerError,
 } from "./_bytes.ts";
 import { hash160 } from "./_hash.ts";
-import { jsSha256dInto } from "./_sha256.ts";
+import { addressChecksum } from "./_sha256.ts";
 import { assetNameType } from "./_names.ts";
 import type { ScriptAsset, ScriptPubKey } from "./types.ts";
 
@@ -266,53 +266,73 @@ const asmOp: Op = { opcode: 0, start: 0, end: 0 };
 /**
  * The node's `ScriptToAsmStr`.
  *
+ * Pushed data is printed as slices of the script's hex (`hex`, where byte
+ * `i` of the script is at `hex[h0 + 2i]`): callers that already hold the
+ * hex of the whole transaction or block pass it, so no byte is converted
+ * twice.
+ *
  * @param s The script.
  * @param sighashDecode Whether to print signature hash types (`[ALL]`), for scriptSigs.
+ * @param hex Hex text containing the script's hex (default: the script's own).
+ * @param h0 Index in `hex` of the script's first digit.
  * @returns The assembly text.
  */
-export function scriptToAsm(s: Uint8Array, sighashDecode = false): string {
-  const parts: string[] = [];
-  let pc = 0;
+export function scriptToAsm(
+  s: Uint8Array,
+  sighashDecode = false,
+  hex?: string,
+  h0 = 0,
+): string {
   const len = s.length;
+  if (len === 0) return "";
+  if (hex === undefined) {
+    hex = s.toHex();
+    h0 = 0;
+  }
+  let out = "";
+  let pc = 0;
   let unspendable: boolean | undefined;
   const op = asmOp;
   while (pc < len) {
     const next = getOp(s, pc, op);
+    let part: string;
     if (next < 0) {
-      parts.push("[error]");
-      break;
-    }
-    pc = next;
-    const opcode = op.opcode;
-    if (opcode <= OP_PUSHDATA4) {
-      const n = op.end - op.start;
-      if (n <= 4) {
-        parts.push(scriptNumString(s, op.start, op.end));
-      } else if (sighashDecode) {
-        unspendable ??= isUnspendable(s);
-        const data = s.subarray(op.start, op.end);
-        if (!unspendable && isValidSignatureEncoding(data)) {
-          const name = SIGHASH_NAMES[data[n - 1]!];
-          if (name !== undefined) {
-            parts.push(bytesToHex(data.subarray(0, n - 1)) + name);
-            continue;
+      part = "[error]";
+      pc = len;
+    } else {
+      pc = next;
+      const opcode = op.opcode;
+      if (opcode <= OP_PUSHDATA4) {
+        const n = op.end - op.start;
+        if (n <= 4) {
+          part = scriptNumString(s, op.start, op.end);
+        } else {
+          part = hex.slice(h0 + 2 * op.start, h0 + 2 * op.end);
+          if (sighashDecode) {
+            unspendable ??= isUnspendable(s);
+            if (
+              !unspendable &&
+              isValidSignatureEncoding(s.subarray(op.start, op.end))
+            ) {
+              const name = SIGHASH_NAMES[s[op.end - 1]!];
+              if (name !== undefined) {
+                part = hex.slice(h0 + 2 * op.start, h0 + 2 * op.end - 2) +
+                  name;
+              }
+            }
           }
         }
-        parts.push(bytesToHex(data));
+      } else if (opcode === OP_EVR_ASSET) {
+        part = op.end > op.start
+          ? "OP_EVR_ASSET " + hex.slice(h0 + 2 * op.start, h0 + 2 * op.end)
+          : "OP_EVR_ASSET";
       } else {
-        parts.push(bytesToHex(s.subarray(op.start, op.end)));
+        part = OP_NAMES[opcode]!;
       }
-    } else if (opcode === OP_EVR_ASSET) {
-      parts.push(
-        op.end > op.start
-          ? "OP_EVR_ASSET " + bytesToHex(s.subarray(op.start, op.end))
-          : "OP_EVR_ASSET",
-      );
-    } else {
-      parts.push(OP_NAMES[opcode]!);
     }
+    out = out.length === 0 ? part : out + " " + part;
   }
-  return parts.join(" ");
+  return out;
 }
 
 // ---------------------------------------------------------------------------
@@ -584,17 +604,29 @@ function readString(r: ByteReader): string {
   const start = r.offset;
   const n = r.readCompactSize(MAX_COMPACT_SIZE);
   if (n > r.remaining) throw readerError(r, "string past end", start);
-  const bytes = r.readBytes(n);
-  let ascii = true;
-  for (let i = 0; i < n; i++) {
-    if (bytes[i]! >= 0x80) {
-      ascii = false;
-      break;
+  const at = r.offset;
+  const bytes = r.bytes;
+  r.offset = at + n;
+  if (n <= 64) {
+    // ASCII (asset names): char codes through a reused array, which V8's
+    // fromCharCode.apply takes ten times faster than a spread.
+    const codes = CHAR_CODES[n]!;
+    let ascii = true;
+    for (let i = 0; i < n; i++) {
+      const c = bytes[at + i]!;
+      if (c >= 0x80) {
+        ascii = false;
+        break;
+      }
+      codes[i] = c;
     }
+    if (ascii) return String.fromCharCode.apply(null, codes);
   }
-  if (ascii && n <= 64) return String.fromCharCode(...bytes);
-  return utf8.decode(bytes);
+  return utf8.decode(bytes.subarray(at, at + n));
 }
+
+const CHAR_CODES: number[][] = [];
+for (let i = 0; i <= 64; i++) CHAR_CODES.push(new Array<number>(i).fill(0));
 
 /** The node's `ReadWriteAssetHash` on read: the raw hash bytes, or undefined. */
 function readAssetHash(r: ByteReader): Uint8Array | undefined {
@@ -732,8 +764,6 @@ export function amountToNumber(sat: bigint): number {
 export class AddressEncoder {
   #pkh: number;
   #sh: number;
-  #payload = new Uint8Array(25);
-  #sum = new Uint8Array(32);
 
   /**
    * @param network The network whose prefixes to use.
@@ -753,18 +783,57 @@ export class AddressEncoder {
    * @returns The address.
    */
   encode(hash: Uint8Array, scripthash: boolean): string {
-    const payload = this.#payload;
-    payload[0] = scripthash ? this.#sh : this.#pkh;
-    for (let i = 0; i < 20; i++) payload[i + 1] = hash[i]!;
-    const sum = this.#sum;
-    jsSha256dInto(payload, 0, 21, sum);
-    payload[21] = sum[0]!;
-    payload[22] = sum[1]!;
-    payload[23] = sum[2]!;
-    payload[24] = sum[3]!;
-    return base58Encode(payload);
+    return this.encodeAt(hash, 0, scripthash);
+  }
+
+  /**
+   * Encodes the 20-byte hash at `src[at..at+20)` without copying it.
+   *
+   * @param src Bytes holding the hash.
+   * @param at Offset of the hash.
+   * @param scripthash Whether it is a script hash.
+   * @returns The address.
+   */
+  encodeAt(src: Uint8Array, at: number, scripthash: boolean): string {
+    const prefix = scripthash ? this.#sh : this.#pkh;
+    // Direct-mapped cache: blocks and mempools pay the same addresses over
+    // and over. A slot holds prefix + hash (compared in full) and the text.
+    const slot = ((src[at]! << 4) ^ (src[at + 1]! << 2) ^ src[at + 19]! ^
+      prefix) & (CACHE_SLOTS - 1);
+    const key = CACHE_KEYS;
+    const k = slot * 21;
+    const cached = CACHE_TEXT[slot];
+    if (cached !== undefined && key[k] === prefix) {
+      let same = true;
+      for (let i = 0; i < 20; i++) {
+        if (key[k + 1 + i] !== src[at + i]) {
+          same = false;
+          break;
+        }
+      }
+      if (same) return cached;
+    }
+    const text = base58Address(
+      prefix,
+      src,
+      at,
+      addressChecksum(prefix, src, at),
+    );
+    key[k] = prefix;
+    for (let i = 0; i < 20; i++) key[k + 1 + i] = src[at + i]!;
+    CACHE_TEXT[slot] = text;
+    return text;
   }
 }
+
+/** Slots of the address cache (a power of two; ~250 KB when full). */
+const CACHE_SLOTS = 4096;
+/** Per slot: version byte and the 20-byte hash. */
+const CACHE_KEYS = new Uint8Array(CACHE_SLOTS * 21);
+/** Per slot: the address text, or undefined while empty. */
+const CACHE_TEXT: (string | undefined)[] = new Array<string | undefined>(
+  CACHE_SLOTS,
+).fill(undefined);
 
 const encoders = new Map<Network, AddressEncoder>();
 
@@ -874,12 +943,16 @@ function nullAssetJson(
  * @param s The script.
  * @param opts Network and exactness.
  * @param includeHex Whether to include `hex` (false for `decodescript`).
+ * @param hex Hex text containing the script's hex (default: the script's own).
+ * @param h0 Index in `hex` of the script's first digit.
  * @returns The JSON object, keys in the node's order.
  */
 export function scriptPubKeyJson(
   s: Uint8Array,
   opts: ScriptJsonOptions,
   includeHex = true,
+  hex?: string,
+  h0 = 0,
 ): ScriptPubKey {
   const len = s.length;
   // Fast paths for the two common templates (same result as the general path).
@@ -887,33 +960,62 @@ export function scriptPubKeyJson(
     len === 25 && s[0] === OP_DUP && s[1] === OP_HASH160 && s[2] === 0x14 &&
     s[23] === OP_EQUALVERIFY && s[24] === OP_CHECKSIG
   ) {
-    const hash = s.subarray(3, 23);
-    const hashHex = bytesToHex(hash);
-    const out = {
-      asm: "OP_DUP OP_HASH160 " + hashHex + " OP_EQUALVERIFY OP_CHECKSIG",
-    } as ScriptPubKey;
-    if (includeHex) out.hex = "76a914" + hashHex + "88ac";
-    out.reqSigs = 1;
-    out.type = "pubkeyhash";
-    out.addresses = [addressEncoder(opts.network).encode(hash, false)];
-    return out;
+    if (hex === undefined) {
+      hex = s.toHex();
+      h0 = 0;
+    }
+    const asm = "OP_DUP OP_HASH160 " + hex.slice(h0 + 6, h0 + 46) +
+      " OP_EQUALVERIFY OP_CHECKSIG";
+    const address = addressEncoder(opts.network).encodeAt(s, 3, false);
+    if (!includeHex) {
+      return {
+        asm,
+        reqSigs: 1,
+        type: "pubkeyhash",
+        addresses: [address],
+      } as unknown as ScriptPubKey;
+    }
+    return {
+      asm,
+      hex: hex.slice(h0, h0 + 50),
+      reqSigs: 1,
+      type: "pubkeyhash",
+      addresses: [address],
+    };
   }
   if (
     len === 23 && s[0] === OP_HASH160 && s[1] === 0x14 && s[22] === OP_EQUAL
   ) {
-    const hash = s.subarray(2, 22);
-    const hashHex = bytesToHex(hash);
-    const out = { asm: "OP_HASH160 " + hashHex + " OP_EQUAL" } as ScriptPubKey;
-    if (includeHex) out.hex = "a914" + hashHex + "87";
-    out.reqSigs = 1;
-    out.type = "scripthash";
-    out.addresses = [addressEncoder(opts.network).encode(hash, true)];
-    return out;
+    if (hex === undefined) {
+      hex = s.toHex();
+      h0 = 0;
+    }
+    const asm = "OP_HASH160 " + hex.slice(h0 + 4, h0 + 44) + " OP_EQUAL";
+    const address = addressEncoder(opts.network).encodeAt(s, 2, true);
+    if (!includeHex) {
+      return {
+        asm,
+        reqSigs: 1,
+        type: "scripthash",
+        addresses: [address],
+      } as unknown as ScriptPubKey;
+    }
+    return {
+      asm,
+      hex: hex.slice(h0, h0 + 46),
+      reqSigs: 1,
+      type: "scripthash",
+      addresses: [address],
+    };
   }
-  const asm = scriptToAsm(s, false);
+  if (hex === undefined) {
+    hex = s.toHex();
+    h0 = 0;
+  }
+  const asm = scriptToAsm(s, false, hex, h0);
   const sol = solve(s);
   const out = { asm } as ScriptPubKey;
-  if (includeHex) out.hex = bytesToHex(s);
+  if (includeHex) out.hex = hex.slice(h0, h0 + 2 * len);
   if (!sol.extracted) {
     out.type = sol.type;
     return out;
@@ -921,7 +1023,12 @@ export function scriptPubKeyJson(
   out.reqSigs = sol.required;
   out.type = sol.type;
   const enc = addressEncoder(opts.network);
-  const addresses = sol.hashes.map((h) => enc.encode(h.hash, h.scripthash));
+  const hashes = sol.hashes;
+  const addresses: string[] = new Array(hashes.length);
+  for (let i = 0; i < hashes.length; i++) {
+    const h = hashes[i]!;
+    addresses[i] = enc.encode(h.hash, h.scripthash);
+  }
   if (sol.asset !== undefined) {
     out.asset = assetJson(s, sol, opts);
   } else if (sol.type === "nullassetdata") {

@@ -302,3 +302,182 @@ export function txid(tx: RawTransaction): string {
 export function wtxid(tx: RawTransaction): string {
   return bytesToReversedHex(sha256d(serializeTransaction(tx)));
 }
+
+// ---------------------------------------------------------------------------
+// Layout-only reading, for the decoders
+
+/**
+ * Where the parts of one transaction lie in its source bytes: filled by
+ * {@linkcode readTxLayout} into reused typed arrays, so decoding a block
+ * allocates no intermediate objects (no RawInput/RawOutput, no bigints;
+ * scripts are viewed only while decoded). One shared instance: decoding
+ * is synchronous and never re-entered.
+ */
+export class TxLayout {
+  /** Offset of the first byte. */
+  start = 0;
+  /** Offset after the last byte. */
+  end = 0;
+  /** Where the inputs begin (after version, or after marker/flag). */
+  bodyStart = 0;
+  /** Offset after the outputs. */
+  bodyEnd = 0;
+  /** Whether the bytes use the witness serialization. */
+  witness = false;
+  /** The version field. */
+  version = 0;
+  /** The lock time field. */
+  locktime = 0;
+  /** Number of inputs. */
+  inputs = 0;
+  /** Number of outputs. */
+  outputs = 0;
+  /** Per input: offset of the previous txid (vout follows it). */
+  inAt: Float64Array = new Float64Array(16);
+  /** Per input: offset of the scriptSig (the sequence follows it). */
+  sigAt: Float64Array = new Float64Array(16);
+  /** Per input: scriptSig length. */
+  sigLen: Float64Array = new Float64Array(16);
+  /** Per input: index of its first witness item in `witAt`/`witLen`. */
+  witFirst: Float64Array = new Float64Array(16);
+  /** Per input: number of witness items. */
+  witCount: Float64Array = new Float64Array(16);
+  /** Witness items of all inputs: offsets. */
+  witAt: Float64Array = new Float64Array(16);
+  /** Witness items of all inputs: lengths. */
+  witLen: Float64Array = new Float64Array(16);
+  /** Per output: offset of the 8-byte value (the script follows). */
+  outAt: Float64Array = new Float64Array(16);
+  /** Per output: offset of the script. */
+  spkAt: Float64Array = new Float64Array(16);
+  /** Per output: script length. */
+  spkLen: Float64Array = new Float64Array(16);
+}
+
+function grow(a: Float64Array, n: number): Float64Array {
+  if (n <= a.length) return a;
+  let cap = a.length * 2;
+  while (cap < n) cap *= 2;
+  const next = new Float64Array(cap);
+  next.set(a);
+  return next;
+}
+
+/** `ByteReader.readVarBytes` without making the view; returns the length. */
+function skipVarBytes(r: ByteReader): number {
+  const start = r.offset;
+  const n = r.readCompactSize();
+  if (n > r.bytes.length - r.offset) {
+    throw readerError(
+      r,
+      `length ${n} exceeds the ${r.bytes.length - r.offset} bytes left`,
+      start,
+    );
+  }
+  r.offset += n;
+  return n;
+}
+
+function layoutInputs(r: ByteReader, L: TxLayout, n: number): void {
+  L.inputs = n;
+  if (n > L.inAt.length) {
+    L.inAt = grow(L.inAt, n);
+    L.sigAt = grow(L.sigAt, n);
+    L.sigLen = grow(L.sigLen, n);
+    L.witFirst = grow(L.witFirst, n);
+    L.witCount = grow(L.witCount, n);
+  }
+  const inAt = L.inAt, sigAt = L.sigAt, sigLen = L.sigLen;
+  const witCount = L.witCount;
+  for (let i = 0; i < n; i++) {
+    const o = r.offset;
+    if (o + 32 > r.bytes.length) r.need(32);
+    r.offset = o + 32;
+    inAt[i] = o;
+    r.readU32LE();
+    const len = skipVarBytes(r);
+    sigAt[i] = r.offset - len;
+    sigLen[i] = len;
+    r.readU32LE();
+    witCount[i] = 0;
+  }
+}
+
+function layoutOutputs(r: ByteReader, L: TxLayout): void {
+  const n = r.readCount(9);
+  L.outputs = n;
+  if (n > L.outAt.length) {
+    L.outAt = grow(L.outAt, n);
+    L.spkAt = grow(L.spkAt, n);
+    L.spkLen = grow(L.spkLen, n);
+  }
+  const outAt = L.outAt, spkAt = L.spkAt, spkLen = L.spkLen;
+  for (let i = 0; i < n; i++) {
+    r.need(8);
+    outAt[i] = r.offset;
+    r.offset += 8;
+    const len = skipVarBytes(r);
+    spkAt[i] = r.offset - len;
+    spkLen[i] = len;
+  }
+}
+
+/**
+ * Reads one transaction's layout at the reader's offset, with exactly the
+ * checks (and errors, at the same offsets) of {@linkcode readTransaction}.
+ *
+ * @param r The reader.
+ * @param L Receives the layout.
+ */
+export function readTxLayout(r: ByteReader, L: TxLayout): void {
+  const start = r.offset;
+  L.start = start;
+  L.version = r.readI32LE();
+  let bodyStart = r.offset;
+  layoutInputs(r, L, r.readCount(41));
+  let flags = 0;
+  if (L.inputs === 0) {
+    flags = r.readU8();
+    if (flags !== 0) {
+      bodyStart = r.offset;
+      layoutInputs(r, L, r.readCount(41));
+      layoutOutputs(r, L);
+    } else {
+      L.outputs = 0;
+    }
+  } else {
+    layoutOutputs(r, L);
+  }
+  L.bodyStart = bodyStart;
+  L.bodyEnd = r.offset;
+  L.witness = false;
+  if (flags & 1) {
+    flags ^= 1;
+    L.witness = true;
+    let any = false;
+    let items = 0;
+    for (let i = 0; i < L.inputs; i++) {
+      const n = r.readCount(1);
+      L.witFirst[i] = items;
+      L.witCount[i] = n;
+      if (n === 0) continue;
+      if (items + n > L.witAt.length) {
+        L.witAt = grow(L.witAt, items + n);
+        L.witLen = grow(L.witLen, items + n);
+      }
+      for (let j = 0; j < n; j++) {
+        const len = skipVarBytes(r);
+        L.witAt[items] = r.offset - len;
+        L.witLen[items] = len;
+        items++;
+      }
+      any = true;
+    }
+    if (!any) throw readerError(r, "superfluous witness record");
+  }
+  if (flags) {
+    throw readerError(r, "unknown transaction optional data", bodyStart - 1);
+  }
+  L.locktime = r.readU32LE();
+  L.end = r.offset;
+}

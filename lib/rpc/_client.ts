@@ -35,11 +35,27 @@ const DEFAULT_CONCURRENCY = 8;
 const DEFAULT_RETRIES = 3;
 const DEFAULT_RETRY_DELAY = 100;
 const MAX_RETRY_DELAY = 5_000;
+const MAX_TIMER_DELAY = 2 ** 31 - 1;
 const WORK_QUEUE_FULL = "Work queue depth exceeded";
 
 interface HttpAnswer {
   status: number;
   text: string;
+  settings: ResolvedSettings;
+}
+
+/**
+ * One call between admission and answer: the abort controller handed to
+ * `fetch`, and its deadline. All of a client's calls share one timer (see
+ * `EvrmoreRPCClient.#arm`), so a call costs no `setTimeout` and no
+ * `AbortSignal.any`.
+ */
+interface InFlight {
+  controller: AbortController;
+  /** `performance.now()` value after which the call times out. */
+  deadline: number;
+  label: string;
+  timeout: number;
 }
 
 /** A failure worth retrying for read-only calls. */
@@ -165,8 +181,17 @@ export class EvrmoreRPCClient extends EvrmoreRPCMethods
   #gate: Semaphore;
   #nextId = 1;
   #closed = false;
-  #closer = new AbortController();
   #httpClient: Deno.HttpClient | undefined;
+  /** The resolved settings while `#settings` holds them (sync fast path). */
+  #current: ResolvedSettings | undefined;
+  /** Request headers, built once per resolved settings. */
+  #headers: Record<string, string> | undefined;
+  #headersFor: ResolvedSettings | undefined;
+  /** Calls admitted and not yet settled. */
+  #inFlight = new Set<InFlight>();
+  /** The shared deadline timer, armed for `#timerAt` (Infinity when idle). */
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #timerAt = Infinity;
 
   /**
    * Creates a client. Nothing is read or connected until the first call.
@@ -247,10 +272,12 @@ export class EvrmoreRPCClient extends EvrmoreRPCMethods
 
   #settingsOnce(): Promise<ResolvedSettings> {
     if (this.#settings === undefined) {
-      const pending = resolveSettings(this.#options).then((settings) => {
-        this.#resolved = settings;
-        return settings;
-      });
+      const pending: Promise<ResolvedSettings> = resolveSettings(this.#options)
+        .then((settings) => {
+          this.#resolved = settings;
+          if (this.#settings === pending) this.#current = settings;
+          return settings;
+        });
       // A failed resolution is retried on the next call.
       pending.catch(() => {
         if (this.#settings === pending) this.#settings = undefined;
@@ -258,6 +285,30 @@ export class EvrmoreRPCClient extends EvrmoreRPCMethods
       this.#settings = pending;
     }
     return this.#settings;
+  }
+
+  /** Forgets the resolved settings: the next call resolves them again. */
+  #forgetSettings(): void {
+    this.#settings = undefined;
+    this.#current = undefined;
+  }
+
+  #headersOf(settings: ResolvedSettings): Record<string, string> {
+    if (this.#headersFor !== settings || this.#headers === undefined) {
+      const headers: Record<string, string> = {
+        "Content-Type": "application/json",
+        "Accept": "application/json",
+      };
+      if (settings.user !== undefined || settings.password !== undefined) {
+        headers["Authorization"] = basicAuth(
+          settings.user ?? "",
+          settings.password ?? "",
+        );
+      }
+      this.#headers = headers;
+      this.#headersFor = settings;
+    }
+    return this.#headers;
   }
 
   /**
@@ -297,16 +348,16 @@ export class EvrmoreRPCClient extends EvrmoreRPCMethods
     }
     const id = this.#nextId++;
     const body = JSON.stringify({ jsonrpc: "1.0", id, method, params });
-    const { answer, settings } = await this.#exchange(
+    const answer = await this.#exchange(
       method,
       body,
       READ_ONLY_METHODS.has(method),
       options,
     );
-    const parsed = this.#parse(method, answer, settings);
+    const parsed = this.#parse(method, answer);
     if (!isObject(parsed) || !("result" in parsed || "error" in parsed)) {
       throw new ConnectionError(
-        `Cannot call ${method}: the answer from ${settings.url} is not a JSON-RPC reply (HTTP ${answer.status}): ${
+        `Cannot call ${method}: the answer from ${answer.settings.url} is not a JSON-RPC reply (HTTP ${answer.status}): ${
           snippet(answer.text)
         }`,
       );
@@ -377,13 +428,14 @@ export class EvrmoreRPCClient extends EvrmoreRPCMethods
       };
     });
     const readOnly = calls.every((c) => READ_ONLY_METHODS.has(c.method));
-    const { answer, settings } = await this.#exchange(
+    const answer = await this.#exchange(
       label,
       JSON.stringify(requests),
       readOnly,
       options,
     );
-    const parsed = this.#parse(label, answer, settings);
+    const settings = answer.settings;
+    const parsed = this.#parse(label, answer);
     if (!Array.isArray(parsed)) {
       if (
         isObject(parsed) && parsed.error !== null && parsed.error !== undefined
@@ -396,15 +448,23 @@ export class EvrmoreRPCClient extends EvrmoreRPCMethods
         }`,
       );
     }
-    const byId = new Map<unknown, unknown>();
-    for (const element of parsed) {
-      if (isObject(element) && element.id !== null) {
-        byId.set(element.id, element);
-      }
-    }
+    // The node answers in order: match by position while the ids agree,
+    // and build the id map only when they do not.
+    let byId: Map<unknown, unknown> | undefined;
+    const inOrder = parsed.length === calls.length;
     return calls.map((entry, i): RpcBatchResult => {
-      const element = byId.get(ids[i]) ??
-        (parsed.length === calls.length ? parsed[i] : undefined);
+      let element: unknown = inOrder ? parsed[i] : undefined;
+      if (!isObject(element) || element.id !== ids[i]) {
+        if (byId === undefined) {
+          byId = new Map();
+          for (const candidate of parsed) {
+            if (isObject(candidate) && candidate.id !== null) {
+              byId.set(candidate.id, candidate);
+            }
+          }
+        }
+        element = byId.get(ids[i]) ?? element;
+      }
       if (!isObject(element) || !("result" in element || "error" in element)) {
         return {
           error: new ConnectionError(
@@ -444,9 +504,14 @@ export class EvrmoreRPCClient extends EvrmoreRPCMethods
   close(): Promise<void> {
     if (!this.#closed) {
       this.#closed = true;
-      this.#closer.abort(
-        new ConnectionError("Cannot call: the client was closed"),
-      );
+      if (this.#timer !== undefined) clearTimeout(this.#timer);
+      this.#timer = undefined;
+      this.#timerAt = Infinity;
+      const calls = [...this.#inFlight];
+      this.#inFlight.clear();
+      for (const call of calls) {
+        call.controller.abort(this.#closedError(call.label));
+      }
     }
     return Promise.resolve();
   }
@@ -476,44 +541,117 @@ export class EvrmoreRPCClient extends EvrmoreRPCMethods
     );
   }
 
+  /**
+   * Arms the shared timer for `at` (a `performance.now()` value). The timer
+   * is unref'd: it never keeps the process alive, and a call in flight does
+   * through its `fetch`.
+   */
+  #arm(at: number): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timerAt = at;
+    const timer = setTimeout(
+      this.#expire,
+      // Clamped to setTimeout's range: an early wake-up just re-arms.
+      Math.min(MAX_TIMER_DELAY, Math.max(1, Math.ceil(at - performance.now()))),
+    );
+    Deno.unrefTimer(timer);
+    this.#timer = timer;
+  }
+
+  /** Aborts the calls past their deadline and re-arms for the next one. */
+  #expire = (): void => {
+    this.#timer = undefined;
+    this.#timerAt = Infinity;
+    const now = performance.now();
+    let next = Infinity;
+    for (const call of this.#inFlight) {
+      if (call.deadline <= now) {
+        this.#inFlight.delete(call);
+        call.controller.abort(
+          new TimeoutError(
+            `Cannot call ${call.label}: no answer within ${call.timeout} ms`,
+          ),
+        );
+      } else if (call.deadline < next) {
+        next = call.deadline;
+      }
+    }
+    if (next !== Infinity) this.#arm(next);
+  };
+
   /** Sends one HTTP request with the cap, timeout, abort and retries; returns the raw answer. */
   async #exchange(
     label: string,
     body: string,
     retryable: boolean,
     options: RpcCallOptions,
-  ): Promise<{ answer: HttpAnswer; settings: ResolvedSettings }> {
+  ): Promise<HttpAnswer> {
     if (this.#closed) throw this.#closedError(label);
     const timeout = options.timeout ?? this.#timeout;
     checkCount(timeout, "timeout", 1);
-    let settings = await this.#settingsOnce();
-    if (this.#closed) throw this.#closedError(label);
+    let settings = this.#current;
+    if (settings === undefined) {
+      settings = await this.#settingsOnce();
+      if (this.#closed) throw this.#closedError(label);
+    }
+    const caller = options.signal;
+    if (caller?.aborted) throw caller.reason;
 
-    const timer = new AbortController();
-    const handle = setTimeout(() => {
-      timer.abort(
-        new TimeoutError(
-          `Cannot call ${label}: no answer within ${timeout} ms`,
-        ),
-      );
-    }, timeout);
-    const signals = [timer.signal, this.#closer.signal];
-    if (options.signal !== undefined) signals.push(options.signal);
-    const signal = AbortSignal.any(signals);
+    const controller = new AbortController();
+    const signal = controller.signal;
+    const call: InFlight = {
+      controller,
+      deadline: performance.now() + timeout,
+      label,
+      timeout,
+    };
+    this.#inFlight.add(call);
+    if (call.deadline < this.#timerAt) this.#arm(call.deadline);
+    let onAbort: (() => void) | undefined;
+    if (caller !== undefined) {
+      onAbort = () => controller.abort(caller.reason);
+      caller.addEventListener("abort", onAbort, { once: true });
+    }
     let reauthenticated = false;
     try {
       for (let attempt = 0;; attempt++) {
         let failure: RetryableError;
-        await this.#gate.acquire(signal);
+        if (!this.#gate.tryAcquire()) await this.#gate.acquire(signal);
         try {
-          const answer = await this.#post(settings, body, signal);
+          // The request, inline (one async frame less per call).
+          const init: RequestInit & { client?: Deno.HttpClient } = {
+            method: "POST",
+            headers: this.#headersOf(settings),
+            body,
+            signal,
+          };
+          if (this.#httpClient !== undefined) init.client = this.#httpClient;
+          let response: Response;
+          try {
+            response = await fetch(settings.url, init);
+          } catch (cause) {
+            if (signal.aborted) throw cause;
+            throw this.#transportError("connect to", settings, cause);
+          }
+          let text: string;
+          try {
+            text = await response.text();
+          } catch (cause) {
+            if (signal.aborted) throw cause;
+            throw this.#transportError("read the answer from", settings, cause);
+          }
+          const answer: HttpAnswer = {
+            status: response.status,
+            text,
+            settings,
+          };
           if (
             answer.status === 401 && !reauthenticated &&
             settings.sources.password.origin === "cookie"
           ) {
             // The node rewrites its cookie when it restarts: read it again once.
             reauthenticated = true;
-            this.#settings = undefined;
+            this.#forgetSettings();
             const fresh = await this.#settingsOnce();
             if (fresh.password !== settings.password) {
               settings = fresh;
@@ -533,7 +671,7 @@ export class EvrmoreRPCClient extends EvrmoreRPCMethods
               `Cannot call ${label}: the node at ${settings.url} is busy (HTTP 500 "${WORK_QUEUE_FULL}")`,
             );
           } else {
-            return { answer, settings };
+            return answer;
           }
         } catch (error) {
           if (signal.aborted) throw error;
@@ -552,69 +690,30 @@ export class EvrmoreRPCClient extends EvrmoreRPCMethods
         await abortableDelay(Math.random() * ceiling, signal);
       }
     } catch (error) {
-      if (signal.aborted) {
-        if (options.signal?.aborted) throw options.signal.reason;
-        if (timer.signal.aborted) throw timer.signal.reason;
-        throw this.#closedError(label);
-      }
+      // The reason is the caller's, a TimeoutError or the closed error.
+      if (signal.aborted) throw signal.reason;
       throw error;
     } finally {
-      clearTimeout(handle);
+      this.#inFlight.delete(call);
+      if (onAbort !== undefined) caller?.removeEventListener("abort", onAbort);
     }
   }
 
-  async #post(
+  /** A failed `fetch` or body read, as a retryable error naming the URL. */
+  #transportError(
+    what: string,
     settings: ResolvedSettings,
-    body: string,
-    signal: AbortSignal,
-  ): Promise<HttpAnswer> {
-    const headers: Record<string, string> = {
-      "Content-Type": "application/json",
-      "Accept": "application/json",
-    };
-    if (settings.user !== undefined || settings.password !== undefined) {
-      headers["Authorization"] = basicAuth(
-        settings.user ?? "",
-        settings.password ?? "",
-      );
-    }
-    let response: Response;
-    try {
-      const init: RequestInit & { client?: Deno.HttpClient } = {
-        method: "POST",
-        headers,
-        body,
-        signal,
-      };
-      if (this.#httpClient !== undefined) init.client = this.#httpClient;
-      response = await fetch(settings.url, init);
-    } catch (cause) {
-      if (signal.aborted) throw cause;
-      throw new RetryableError(
-        `Cannot connect to ${settings.url}: ${
-          cause instanceof Error ? cause.message : String(cause)
-        }`,
-        { cause },
-      );
-    }
-    try {
-      return { status: response.status, text: await response.text() };
-    } catch (cause) {
-      if (signal.aborted) throw cause;
-      throw new RetryableError(
-        `Cannot read the answer from ${settings.url}: ${
-          cause instanceof Error ? cause.message : String(cause)
-        }`,
-        { cause },
-      );
-    }
+    cause: unknown,
+  ): RetryableError {
+    return new RetryableError(
+      `Cannot ${what} ${settings.url}: ${
+        cause instanceof Error ? cause.message : String(cause)
+      }`,
+      { cause },
+    );
   }
 
-  #parse(
-    label: string,
-    answer: HttpAnswer,
-    settings: ResolvedSettings,
-  ): unknown {
+  #parse(label: string, answer: HttpAnswer): unknown {
     try {
       return JSON.parse(answer.text);
     } catch (cause) {
@@ -622,7 +721,7 @@ export class EvrmoreRPCClient extends EvrmoreRPCMethods
         ? " (check the URL path)"
         : "";
       throw new ConnectionError(
-        `Cannot call ${label}: the answer from ${settings.url} is not JSON (HTTP ${answer.status}${hint}): ${
+        `Cannot call ${label}: the answer from ${answer.settings.url} is not JSON (HTTP ${answer.status}${hint}): ${
           snippet(answer.text)
         }`,
         { cause },

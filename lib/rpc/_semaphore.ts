@@ -31,6 +31,18 @@ export class Semaphore {
     return this.#queue.length;
   }
 
+  /**
+   * Takes a slot when one is free, without waiting (the fast path: no
+   * promise). Returns whether it did; release it with `release()`.
+   */
+  tryAcquire(): boolean {
+    if (this.#active < this.#limit) {
+      this.#active++;
+      return true;
+    }
+    return false;
+  }
+
   /** Takes a slot, waiting when none is free; rejects with the signal's reason on abort. */
   acquire(signal?: AbortSignal): Promise<void> {
     if (signal?.aborted) return Promise.reject(signal.reason);

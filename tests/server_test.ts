@@ -1,0 +1,309 @@
+/**
+ * The runnable server, `server.ts`: its `main()` in-process (arguments,
+ * retries, the devnet mode) and the real program as a subprocess.
+ *
+ * Needs `-A` (subprocesses, zeromq).
+ */
+
+import assert from "node:assert/strict";
+import denoJson from "../deno.json" with { type: "json" };
+import { main } from "../server.ts";
+import { EvrmoreWebSocketClient } from "../lib/websocket/mod.ts";
+
+const SERVER = decodeURIComponent(
+  new URL("../server.ts", import.meta.url).pathname,
+);
+const CONFIG = decodeURIComponent(
+  new URL("../deno.json", import.meta.url).pathname,
+);
+/** Longest wait for any one thing the server should print or do. */
+const TIMEOUT_MS = 15_000;
+
+/** Output of one `main()` run. */
+interface Run {
+  code: number;
+  log: string[];
+  error: string[];
+}
+
+/**
+ * Runs `main(args)` without signal handlers, collecting its output; aborts
+ * it after `TIMEOUT_MS` (so a run that should have ended at once cannot hang).
+ */
+async function run(args: string[]): Promise<Run> {
+  const log: string[] = [];
+  const error: string[] = [];
+  const controller = new AbortController();
+  const timer = setTimeout(() => {
+    error.push("(aborted: still running)");
+    controller.abort();
+  }, TIMEOUT_MS);
+  try {
+    const code = await main(args, {
+      signal: controller.signal,
+      handleSignals: false,
+      log: (line) => log.push(line),
+      error: (line) => error.push(line),
+    });
+    return { code, log, error };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Rejects after `ms` (the timer is cleared when `promise` settles first). */
+async function within<T>(promise: Promise<T>, ms: number, what: string) {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`${what}: timed out`)), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Connects to `uri`, waits for one block event, checks it against the node, disconnects. */
+async function receiveBlock(uri: string): Promise<void> {
+  await using client = new EvrmoreWebSocketClient({ uri });
+  await client.connect();
+  await client.subscribe("blocks");
+  const signal = AbortSignal.timeout(TIMEOUT_MS);
+  const message = await client.receive({ signal });
+  assert.equal(message.type, "block");
+  if (message.type !== "block") return;
+  assert.match(message.data.hash, /^[0-9a-f]{64}$/);
+  const hash = await client.command("getblockhash", [message.data.height]);
+  assert.equal(hash, message.data.hash);
+}
+
+// ---------------------------------------------------------------------------
+// Arguments
+
+Deno.test("server.ts main() prints the usage for --help and -h, exit 0", async () => {
+  for (const flag of ["--help", "-h"]) {
+    const { code, log, error } = await run([flag]);
+    assert.equal(code, 0);
+    assert.equal(log.length, 1);
+    assert.match(log[0]!, /^Usage: server\.ts \[options\]/);
+    for (const option of ["--host", "--port", "--devnet", "--retry-interval"]) {
+      assert.ok(log[0]!.includes(option), option);
+    }
+    assert.deepEqual(error, []);
+  }
+});
+
+Deno.test("server.ts main() prints the version for --version and -V, exit 0", async () => {
+  for (const flag of ["--version", "-V"]) {
+    const { code, log, error } = await run([flag]);
+    assert.equal(code, 0);
+    assert.deepEqual(log, [`@evrmore/rpc ${denoJson.version}`]);
+    assert.deepEqual(error, []);
+  }
+});
+
+Deno.test("server.ts main() exits 2 with a clear message on bad arguments", async () => {
+  const cases: Array<[string[], RegExp]> = [
+    [["--bogus"], /^Cannot parse arguments: .*--bogus/],
+    [["--port"], /^Cannot parse arguments: .*--port/],
+    [["extra"], /^Cannot parse arguments: .*extra/],
+    [["--port", "99999"], /^Cannot use --port 99999: /],
+    [["--port=-1"], /^Cannot use --port -1: /],
+    [["--port", "abc"], /^Cannot use --port abc: /],
+    [["--port", "1.5"], /^Cannot use --port 1\.5: /],
+    [["--port", ""], /^Cannot use --port : /],
+    [["--network", "foo"], /^Cannot use network "foo": /],
+    [["--retry-interval", "0"], /^Cannot use --retry-interval 0: /],
+    [["--devnet", "--block-interval", "x"], /^Cannot use --block-interval x: /],
+  ];
+  for (const [args, message] of cases) {
+    const { code, log, error } = await run(args);
+    assert.equal(code, 2, args.join(" "));
+    assert.deepEqual(log, [], args.join(" "));
+    assert.ok(error.length >= 1 && error.length <= 2, args.join(" "));
+    assert.match(error[0]!, message);
+    assert.ok(!error.join("\n").includes("    at "), "no stack trace");
+  }
+});
+
+// ---------------------------------------------------------------------------
+// An unreachable node
+
+Deno.test("server.ts main() retries an unreachable node with one clear line per attempt", async () => {
+  // A port nothing listens on.
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = listener.addr.port;
+  listener.close();
+
+  const controller = new AbortController();
+  const log: string[] = [];
+  const error: string[] = [];
+  const code = await within(
+    main([
+      "--rpc-url",
+      `http://127.0.0.1:${port}`,
+      "--rpc-user",
+      "user",
+      "--rpc-password",
+      "secret-password",
+      "--retry-interval",
+      "0.05",
+      "--host",
+      "127.0.0.1",
+      "--port",
+      "0",
+    ], {
+      signal: controller.signal,
+      handleSignals: false,
+      log: (line) => log.push(line),
+      error: (line) => {
+        error.push(line);
+        if (error.length === 2) controller.abort();
+      },
+    }),
+    TIMEOUT_MS,
+    "main()",
+  );
+  assert.equal(code, 0);
+  assert.equal(error.length, 2, error.join("\n"));
+  for (const line of error) {
+    assert.match(
+      line,
+      /^Cannot reach the node: .+\. Retrying in 0\.05 s \(Ctrl\+C to quit\)\.$/,
+    );
+    assert.ok(!line.includes("\n"), "one line, no stack trace");
+    assert.ok(line.includes(`127.0.0.1:${port}`), line);
+    assert.ok(!line.includes("secret-password"), "no password");
+  }
+  assert.ok(!log.some((line) => line.includes("ws://")), "never listened");
+});
+
+// ---------------------------------------------------------------------------
+// The devnet mode
+
+Deno.test("server.ts main() --devnet serves blocks until aborted", async () => {
+  const controller = new AbortController();
+  const log: string[] = [];
+  const error: string[] = [];
+  let onAddress: (uri: string) => void = () => {};
+  const address = new Promise<string>((resolve) => (onAddress = resolve));
+  const running = main(
+    [
+      "--devnet",
+      "--host",
+      "127.0.0.1",
+      "--port",
+      "0",
+      "--block-interval",
+      "0.3",
+    ],
+    {
+      signal: controller.signal,
+      handleSignals: false,
+      log: (line) => {
+        log.push(line);
+        const match = line.match(/^WebSocket server started on (ws:\/\/\S+)$/);
+        if (match) onAddress(match[1]!);
+      },
+      error: (line) => error.push(line),
+    },
+  );
+  try {
+    const uri = await within(
+      Promise.race([
+        address,
+        running.then((code) => {
+          throw new Error(`main() ended (${code}): ${error.join("\n")}`);
+        }),
+      ]),
+      TIMEOUT_MS,
+      "the ws:// line",
+    );
+    assert.match(uri, /^ws:\/\/127\.0\.0\.1:\d+$/);
+    assert.ok(!uri.endsWith(":0"), "the bound port, not 0");
+    await receiveBlock(uri);
+  } finally {
+    controller.abort();
+  }
+  assert.equal(await within(running, TIMEOUT_MS, "main() stopping"), 0);
+  assert.match(
+    log[0]!,
+    /^Embedded devnet: RPC http:\/\/127\.0\.0\.1:\d+\/?, ZMQ tcp:\/\/127\.0\.0\.1:\d+$/,
+  );
+  assert.match(log[1]!, /^Node reached: chain regtest, height \d+$/);
+  assert.equal(log.at(-1), "Stopping...");
+  assert.deepEqual(error, []);
+});
+
+// ---------------------------------------------------------------------------
+// The program
+
+Deno.test("server.ts as a program: --devnet serves a block, SIGTERM stops it with exit 0", async () => {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      "--config",
+      CONFIG,
+      SERVER,
+      "--devnet",
+      "--host",
+      "127.0.0.1",
+      "--port",
+      "0",
+      "--block-interval",
+      "0.3",
+    ],
+    env: { NO_COLOR: "1" },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const lines: string[] = [];
+  const stderr = new Response(child.stderr).text();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let rest = "";
+  /** Reads stdout until a line matches (undefined at its end). */
+  const nextMatch = async (pattern: RegExp) => {
+    while (true) {
+      const { value, done } = await reader.read();
+      if (done) return undefined;
+      const parts = (rest + value).split("\n");
+      rest = parts.pop() ?? "";
+      lines.push(...parts);
+      const match = parts.map((line) => line.match(pattern)).find(Boolean);
+      if (match) return match;
+    }
+  };
+  let exited = false;
+  const status = child.status.then((status) => {
+    exited = true;
+    return status;
+  });
+  try {
+    const match = await within(
+      nextMatch(/^WebSocket server started on (ws:\/\/\S+)$/),
+      TIMEOUT_MS,
+      "the ws:// line",
+    );
+    if (!match) {
+      throw new Error(`no ws:// line: ${lines.join("\n")}\n${await stderr}`);
+    }
+    await receiveBlock(match[1]!);
+    child.kill("SIGTERM");
+    // Read the rest of stdout, up to its end (a pattern that never matches).
+    await within(nextMatch(/(?!)/), TIMEOUT_MS, "the end of stdout");
+    const { code } = await within(status, TIMEOUT_MS, "the exit");
+    assert.equal(code, 0, `${lines.join("\n")}\n${await stderr}`);
+    assert.ok(lines.includes("Stopping..."), lines.join("\n"));
+    assert.equal(await stderr, "");
+  } finally {
+    if (!exited) child.kill("SIGKILL");
+    await status;
+    await reader.cancel().catch(() => {});
+    await stderr;
+  }
+});
