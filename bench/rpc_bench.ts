@@ -39,7 +39,7 @@
  * 2-core machine it would also compete with the client for the CPU. In its
  * own process the server uses the other core and the ratios show the client
  * side only (and a real node is another process too). Without run
- * permission (e.g. `deno task bench`, which has no `--allow-run`), or with
+ * permission, or with
  * `RPC_BENCH_SERVER=inprocess`, the server starts in-process and the bench
  * says so on stderr. On the 2-core development machine both modes gave
  * ratios within noise of each other after the client's per-call path was

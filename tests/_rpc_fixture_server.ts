@@ -4,7 +4,7 @@
  * `expire_time` keep their digits), the node's HTTP statuses, its 401, 404,
  * 405 and batch behaviour. Binds 127.0.0.1 on a free port.
  *
- * ```ts
+ * ```ts ignore
  * await using server = await startFixtureRpcServer();
  * const client = new EvrmoreRPCClient({ url: server.url, user: server.user, password: server.password });
  * ```

@@ -43,7 +43,7 @@
  *
  * @example Run a devnet and call it
  * ```ts
- * import { EvrmoreDevnet } from "@evrmore/rpc";
+ * import { EvrmoreDevnet } from "@evrmore/rpc/devnet";
  *
  * await using devnet = new EvrmoreDevnet({ zmq: false });
  * await devnet.start();
@@ -75,7 +75,7 @@ import { ZmqPublisher } from "./_zmq_publisher.ts";
  *
  * @example
  * ```ts
- * import { EvrmoreDevnet, type EvrmoreDevnetOptions } from "@evrmore/rpc";
+ * import { EvrmoreDevnet, type EvrmoreDevnetOptions } from "@evrmore/rpc/devnet";
  *
  * const options: EvrmoreDevnetOptions = { rpcUser: "alice", rpcPassword: "secret", zmq: false };
  * await using devnet = new EvrmoreDevnet(options);
@@ -112,7 +112,7 @@ export interface EvrmoreDevnetOptions {
  *
  * @example
  * ```ts
- * import { type DevnetMineOptions, EvrmoreDevnet } from "@evrmore/rpc";
+ * import { type DevnetMineOptions, EvrmoreDevnet } from "@evrmore/rpc/devnet";
  *
  * await using devnet = new EvrmoreDevnet({ zmq: false, initialBlocks: 0 });
  * await devnet.start();
@@ -132,7 +132,7 @@ export interface DevnetMineOptions {
  *
  * @example
  * ```ts
- * import { type DevnetIssueOptions, EvrmoreDevnet } from "@evrmore/rpc";
+ * import { type DevnetIssueOptions, EvrmoreDevnet } from "@evrmore/rpc/devnet";
  *
  * await using devnet = new EvrmoreDevnet({ zmq: false, initialBlocks: 101 });
  * await devnet.start();
@@ -156,7 +156,7 @@ export interface DevnetIssueOptions {
  *
  * @example
  * ```ts
- * import type { DevnetTransferOptions } from "@evrmore/rpc";
+ * import type { DevnetTransferOptions } from "@evrmore/rpc/devnet";
  *
  * const options: DevnetTransferOptions = {
  *   toAddress: "mfu93qvvNCZwVZgYpxv7qe5D1cu274t5fe",
@@ -180,7 +180,7 @@ export interface DevnetTransferOptions {
  *
  * @example
  * ```ts
- * import type { DevnetReissueOptions } from "@evrmore/rpc";
+ * import type { DevnetReissueOptions } from "@evrmore/rpc/devnet";
  *
  * const options: DevnetReissueOptions = { reissuable: false, units: 4 };
  * console.log(options.units); // 4
@@ -202,7 +202,7 @@ export interface DevnetReissueOptions {
  *
  * @example
  * ```ts
- * import type { DevnetMessageOptions } from "@evrmore/rpc";
+ * import type { DevnetMessageOptions } from "@evrmore/rpc/devnet";
  *
  * const options: DevnetMessageOptions = { expireTime: 1827167348 };
  * console.log(options.expireTime); // 1827167348
@@ -218,7 +218,7 @@ export interface DevnetMessageOptions {
  *
  * @example
  * ```ts
- * import type { DevnetAutoMineOptions } from "@evrmore/rpc";
+ * import type { DevnetAutoMineOptions } from "@evrmore/rpc/devnet";
  *
  * const options: DevnetAutoMineOptions = { intervalMs: 3000 };
  * console.log(options.intervalMs); // 3000
@@ -252,7 +252,7 @@ function randomHex(bytes: number): string {
  *
  * @example Mine, pay and issue an asset
  * ```ts
- * import { EvrmoreDevnet } from "@evrmore/rpc";
+ * import { EvrmoreDevnet } from "@evrmore/rpc/devnet";
  *
  * await using devnet = new EvrmoreDevnet({ rpcPassword: "secret", zmq: false });
  * await devnet.start();
@@ -283,7 +283,7 @@ export class EvrmoreDevnet {
    *
    * @example
    * ```ts
-   * import { EvrmoreDevnet } from "@evrmore/rpc";
+   * import { EvrmoreDevnet } from "@evrmore/rpc/devnet";
    *
    * const devnet = new EvrmoreDevnet({ rpcUser: "alice", rpcPassword: "secret" });
    * console.log(devnet.network, devnet.rpcUser); // "regtest" "alice"
@@ -393,7 +393,7 @@ export class EvrmoreDevnet {
    *
    * @example
    * ```ts
-   * import { EvrmoreDevnet } from "@evrmore/rpc";
+   * import { EvrmoreDevnet } from "@evrmore/rpc/devnet";
    *
    * const devnet = new EvrmoreDevnet({ zmq: false });
    * await devnet.start();
@@ -440,7 +440,7 @@ export class EvrmoreDevnet {
    *
    * @example
    * ```ts
-   * import { EvrmoreDevnet } from "@evrmore/rpc";
+   * import { EvrmoreDevnet } from "@evrmore/rpc/devnet";
    *
    * const devnet = new EvrmoreDevnet({ zmq: false });
    * await devnet.start();
@@ -467,7 +467,7 @@ export class EvrmoreDevnet {
    *
    * @example
    * ```ts
-   * import { EvrmoreDevnet } from "@evrmore/rpc";
+   * import { EvrmoreDevnet } from "@evrmore/rpc/devnet";
    *
    * await using devnet = new EvrmoreDevnet({ zmq: false, initialBlocks: 101 });
    * await devnet.start();
@@ -516,7 +516,7 @@ export class EvrmoreDevnet {
    *
    * @example
    * ```ts
-   * import { EvrmoreDevnet } from "@evrmore/rpc";
+   * import { EvrmoreDevnet } from "@evrmore/rpc/devnet";
    *
    * await using devnet = new EvrmoreDevnet({ zmq: false, initialBlocks: 101 });
    * await devnet.start();
@@ -539,7 +539,7 @@ export class EvrmoreDevnet {
    *
    * @example
    * ```ts
-   * import { EvrmoreDevnet } from "@evrmore/rpc";
+   * import { EvrmoreDevnet } from "@evrmore/rpc/devnet";
    *
    * await using devnet = new EvrmoreDevnet({ zmq: false, initialBlocks: 101 });
    * await devnet.start();
@@ -571,7 +571,7 @@ export class EvrmoreDevnet {
    *
    * @example
    * ```ts
-   * import { EvrmoreDevnet } from "@evrmore/rpc";
+   * import { EvrmoreDevnet } from "@evrmore/rpc/devnet";
    *
    * await using devnet = new EvrmoreDevnet({ zmq: false, initialBlocks: 101 });
    * await devnet.start();
@@ -609,7 +609,7 @@ export class EvrmoreDevnet {
    *
    * @example
    * ```ts
-   * import { EvrmoreDevnet } from "@evrmore/rpc";
+   * import { EvrmoreDevnet } from "@evrmore/rpc/devnet";
    *
    * await using devnet = new EvrmoreDevnet({ zmq: false, initialBlocks: 101 });
    * await devnet.start();
@@ -649,7 +649,7 @@ export class EvrmoreDevnet {
    *
    * @example
    * ```ts
-   * import { EvrmoreDevnet } from "@evrmore/rpc";
+   * import { EvrmoreDevnet } from "@evrmore/rpc/devnet";
    *
    * await using devnet = new EvrmoreDevnet({ zmq: false, initialBlocks: 101 });
    * await devnet.start();
@@ -689,7 +689,7 @@ export class EvrmoreDevnet {
    *
    * @example
    * ```ts
-   * import { EvrmoreDevnet } from "@evrmore/rpc";
+   * import { EvrmoreDevnet } from "@evrmore/rpc/devnet";
    *
    * await using devnet = new EvrmoreDevnet({ zmq: false, initialBlocks: 101 });
    * await devnet.start();
@@ -726,7 +726,7 @@ export class EvrmoreDevnet {
    *
    * @example
    * ```ts
-   * import { EvrmoreDevnet } from "@evrmore/rpc";
+   * import { EvrmoreDevnet } from "@evrmore/rpc/devnet";
    *
    * await using devnet = new EvrmoreDevnet({ zmq: false, initialBlocks: 101 });
    * await devnet.start();
@@ -754,7 +754,7 @@ export class EvrmoreDevnet {
    *
    * @example
    * ```ts
-   * import { EvrmoreDevnet } from "@evrmore/rpc";
+   * import { EvrmoreDevnet } from "@evrmore/rpc/devnet";
    *
    * await using devnet = new EvrmoreDevnet({ zmq: false, initialBlocks: 101 });
    * await devnet.start();
@@ -772,7 +772,7 @@ export class EvrmoreDevnet {
    *
    * @example
    * ```ts
-   * import { EvrmoreDevnet } from "@evrmore/rpc";
+   * import { EvrmoreDevnet } from "@evrmore/rpc/devnet";
    *
    * await using devnet = new EvrmoreDevnet({ zmq: false, initialBlocks: 101 });
    * await devnet.start();
@@ -790,7 +790,7 @@ export class EvrmoreDevnet {
    *
    * @example
    * ```ts
-   * import { EvrmoreDevnet } from "@evrmore/rpc";
+   * import { EvrmoreDevnet } from "@evrmore/rpc/devnet";
    *
    * await using devnet = new EvrmoreDevnet({ zmq: false, initialBlocks: 101 });
    * await devnet.start();
@@ -814,7 +814,7 @@ export class EvrmoreDevnet {
    *
    * @example
    * ```ts
-   * import { EvrmoreDevnet } from "@evrmore/rpc";
+   * import { EvrmoreDevnet } from "@evrmore/rpc/devnet";
    *
    * await using devnet = new EvrmoreDevnet({ zmq: false, initialBlocks: 101 });
    * await devnet.start();
@@ -833,7 +833,7 @@ export class EvrmoreDevnet {
    *
    * @example
    * ```ts
-   * import { EvrmoreDevnet } from "@evrmore/rpc";
+   * import { EvrmoreDevnet } from "@evrmore/rpc/devnet";
    *
    * await using devnet = new EvrmoreDevnet({ zmq: false, initialBlocks: 101 });
    * await devnet.start();
@@ -850,7 +850,7 @@ export class EvrmoreDevnet {
    *
    * @example
    * ```ts
-   * import { EvrmoreDevnet } from "@evrmore/rpc";
+   * import { EvrmoreDevnet } from "@evrmore/rpc/devnet";
    *
    * await using devnet = new EvrmoreDevnet({ zmq: false, initialBlocks: 101 });
    * await devnet.start();
@@ -869,7 +869,7 @@ export class EvrmoreDevnet {
    *
    * @example
    * ```ts
-   * import { EvrmoreDevnet } from "@evrmore/rpc";
+   * import { EvrmoreDevnet } from "@evrmore/rpc/devnet";
    *
    * await using devnet = new EvrmoreDevnet({ zmq: false, initialBlocks: 101 });
    * await devnet.start();
@@ -911,7 +911,7 @@ export class EvrmoreDevnet {
    *
    * @example
    * ```ts
-   * import { EvrmoreDevnet } from "@evrmore/rpc";
+   * import { EvrmoreDevnet } from "@evrmore/rpc/devnet";
    *
    * await using devnet = new EvrmoreDevnet({ zmq: false, initialBlocks: 101 });
    * await devnet.start();
