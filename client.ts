@@ -35,6 +35,7 @@ export {
   WebSocketRequestError,
   type WebSocketRequestErrorOptions,
   type WebSocketRequestOptions,
+  type WebSocketSubscribeOptions,
 } from "./lib/websocket/_client.ts";
 export type {
   AssetEventData,
@@ -42,6 +43,7 @@ export type {
   AssetMessage,
   BlockData,
   BlockMessage,
+  BlockPointer,
   CommandRequest,
   CustomServerMessage,
   ErrorMessage,
@@ -49,6 +51,8 @@ export type {
   MempoolMessage,
   PingRequest,
   PongMessage,
+  ReorgData,
+  ReorgMessage,
   ResultMessage,
   SubscribeRequest,
   SubscriptionMessage,

@@ -182,6 +182,7 @@ export {
   type AssetMessage,
   type BlockData,
   type BlockMessage,
+  type BlockPointer,
   type CommandRequest,
   type CustomServerMessage,
   DEFAULT_ALLOWED_COMMANDS,
@@ -195,6 +196,8 @@ export {
   type MempoolMessage,
   type PingRequest,
   type PongMessage,
+  type ReorgData,
+  type ReorgMessage,
   type ResultMessage,
   type SubscribeRequest,
   type SubscriptionMessage,
@@ -216,6 +219,7 @@ export {
   type WebSocketServerStats,
   type WebSocketServerZmq,
   type WebSocketServerZmqEvents,
+  type WebSocketSubscribeOptions,
   type WebSocketTopic,
 } from "./lib/websocket/mod.ts";
 

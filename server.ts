@@ -23,6 +23,7 @@ import {
 } from "./lib/rpc/mod.ts";
 import { EvrmoreZMQClient } from "./lib/zmq/mod.ts";
 import { EvrmoreWebSocketServer } from "./lib/websocket/mod.ts";
+import { normalizeOrigins, tokenProblem } from "./lib/websocket/_security.ts";
 import { EvrmoreDevnet } from "./lib/devnet/mod.ts";
 import { type Network, parseNetwork } from "./lib/network.ts";
 
@@ -45,6 +46,14 @@ Options:
   --devnet                Run on the embedded devnet instead of a node
   --block-interval <s>    Devnet: seconds between automatic blocks (default: 5)
   --retry-interval <s>    Seconds between attempts to reach an unreachable node (default: 5)
+  --auth-token <token>    Token clients must present: Authorization: Bearer <token>,
+                          subprotocol evrmore.token.<token>, or ?token=<token>;
+                          also protects /metrics (default: env EVR_WS_TOKEN, else none)
+  --allowed-origin <o>    Browser origin allowed to connect, e.g. https://example.com;
+                          repeatable or comma-separated (default: any origin)
+  --max-clients <n>       Most WebSocket clients at once (default: 10000)
+  --no-metrics            Do not serve GET /metrics (Prometheus text format)
+  --no-dashboard          Do not serve the live dashboard page on http://<host>:<port>/
   -h, --help              Show this help
   -V, --version           Show the version
 `;
@@ -102,6 +111,11 @@ export async function main(
         devnet: { type: "boolean" },
         "block-interval": { type: "string" },
         "retry-interval": { type: "string" },
+        "no-dashboard": { type: "boolean" },
+        "auth-token": { type: "string" },
+        "allowed-origin": { type: "string", multiple: true },
+        "max-clients": { type: "string" },
+        "no-metrics": { type: "boolean" },
         help: { type: "boolean", short: "h" },
         version: { type: "boolean", short: "V" },
       },
@@ -125,6 +139,9 @@ export async function main(
   let network: Network | undefined;
   let blockInterval: number;
   let retryInterval: number;
+  let maxClients: number | undefined;
+  let authToken: string | undefined;
+  let allowedOrigins: string[] | undefined;
   try {
     port = parseNumber("--port", values.port ?? "8765", 0, 65535, true);
     blockInterval = parseNumber(
@@ -142,6 +159,34 @@ export async function main(
     network = values.network === undefined
       ? undefined
       : parseNetwork(values.network);
+    maxClients = values["max-clients"] === undefined
+      ? undefined
+      : parseNumber("--max-clients", values["max-clients"], 1, 1e9, true);
+    authToken = values["auth-token"] ?? envToken();
+    if (authToken !== undefined) {
+      const problem = tokenProblem(authToken);
+      if (problem !== undefined) {
+        throw new TypeError(
+          `Cannot use ${
+            values["auth-token"] === undefined ? "EVR_WS_TOKEN" : "--auth-token"
+          }: the token ${problem}`,
+        );
+      }
+    }
+    if (values["allowed-origin"] !== undefined) {
+      allowedOrigins = values["allowed-origin"].flatMap((list) =>
+        list.split(",").map((origin) => origin.trim()).filter((o) => o !== "")
+      );
+      try {
+        normalizeOrigins(allowedOrigins);
+      } catch (cause) {
+        throw new TypeError(
+          `Cannot use --allowed-origin: ${
+            (cause as Error).message.replace(/^Cannot create server: /, "")
+          }`,
+        );
+      }
+    }
   } catch (cause) {
     error((cause as Error).message);
     return 2;
@@ -229,6 +274,11 @@ export async function main(
       zmqClient,
       host,
       port,
+      dashboard: values["no-dashboard"] !== true,
+      ...(authToken === undefined ? {} : { authToken }),
+      ...(allowedOrigins === undefined ? {} : { allowedOrigins }),
+      ...(maxClients === undefined ? {} : { maxClients }),
+      metrics: values["no-metrics"] !== true,
     });
     await server.start();
     cleanups.push(() => server.stop());
@@ -237,7 +287,15 @@ export async function main(
         formatHost(server.host)
       }:${server.port}`,
     );
+    if (values["no-dashboard"] !== true) {
+      log(`Dashboard: http://${formatHost(server.host)}:${server.port}/`);
+    }
 
+    if (authToken !== undefined) {
+      log(
+        "Token required: clients send it as Authorization: Bearer <token>, subprotocol evrmore.token.<token>, or ?token=<token>",
+      );
+    }
     await new Promise<void>((resolve) => {
       if (stop.signal.aborted) resolve();
       stop.signal.addEventListener("abort", () => resolve(), { once: true });
@@ -281,6 +339,16 @@ function parseNumber(
     );
   }
   return value;
+}
+
+/** The token from `EVR_WS_TOKEN`, when set and readable. */
+function envToken(): string | undefined {
+  try {
+    const token = Deno.env.get("EVR_WS_TOKEN");
+    return token === undefined || token === "" ? undefined : token;
+  } catch {
+    return undefined; // No --allow-env: no token from the environment.
+  }
 }
 
 function formatHost(host: string): string {

@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import denoJson from "../deno.json" with { type: "json" };
 import { main } from "../server.ts";
 import { EvrmoreWebSocketClient } from "../lib/websocket/mod.ts";
+import { handshake } from "./_ws_hardening_helpers.ts";
 
 const SERVER = decodeURIComponent(
   new URL("../server.ts", import.meta.url).pathname,
@@ -89,7 +90,20 @@ Deno.test("server.ts main() prints the usage for --help and -h, exit 0", async (
     assert.equal(code, 0);
     assert.equal(log.length, 1);
     assert.match(log[0]!, /^Usage: server\.ts \[options\]/);
-    for (const option of ["--host", "--port", "--devnet", "--retry-interval"]) {
+    for (
+      const option of [
+        "--host",
+        "--port",
+        "--devnet",
+        "--retry-interval",
+        "--no-dashboard",
+        "--auth-token",
+        "--allowed-origin",
+        "--max-clients",
+        "--no-metrics",
+        "EVR_WS_TOKEN",
+      ]
+    ) {
       assert.ok(log[0]!.includes(option), option);
     }
     assert.deepEqual(error, []);
@@ -118,6 +132,16 @@ Deno.test("server.ts main() exits 2 with a clear message on bad arguments", asyn
     [["--network", "foo"], /^Cannot use network "foo": /],
     [["--retry-interval", "0"], /^Cannot use --retry-interval 0: /],
     [["--devnet", "--block-interval", "x"], /^Cannot use --block-interval x: /],
+    [["--max-clients", "0"], /^Cannot use --max-clients 0: /],
+    [["--max-clients", "many"], /^Cannot use --max-clients many: /],
+    [["--auth-token", "two words"], /^Cannot use --auth-token: the token /],
+    [["--auth-token", ""], /^Cannot use --auth-token: the token /],
+    [["--auth-token"], /^Cannot parse arguments: .*--auth-token/],
+    [
+      ["--allowed-origin", "https://a.example,example.com"],
+      /^Cannot use --allowed-origin: .*"example\.com"/,
+    ],
+    [["--no-metrics=1"], /^Cannot parse arguments: /],
   ];
   for (const [args, message] of cases) {
     const { code, log, error } = await run(args);
@@ -225,6 +249,10 @@ Deno.test("server.ts main() --devnet serves blocks until aborted", async () => {
     assert.match(uri, /^ws:\/\/127\.0\.0\.1:\d+$/);
     assert.ok(!uri.endsWith(":0"), "the bound port, not 0");
     await receiveBlock(uri);
+    const page = await fetch(uri.replace(/^ws:/, "http:") + "/");
+    assert.equal(page.status, 200);
+    assert.match(await page.text(), /Evrmore live dashboard/);
+    assert.ok(log.includes(`Dashboard: ${uri.replace(/^ws:/, "http:")}/`));
   } finally {
     controller.abort();
   }
@@ -236,6 +264,40 @@ Deno.test("server.ts main() --devnet serves blocks until aborted", async () => {
   assert.match(log[1]!, /^Node reached: chain regtest, height \d+$/);
   assert.equal(log.at(-1), "Stopping...");
   assert.deepEqual(error, []);
+});
+
+Deno.test("server.ts main() --no-dashboard leaves plain GET / at 426", async () => {
+  const controller = new AbortController();
+  const log: string[] = [];
+  let onAddress: (uri: string) => void = () => {};
+  const address = new Promise<string>((resolve) => (onAddress = resolve));
+  const running = main(
+    ["--devnet", "--host", "127.0.0.1", "--port", "0", "--no-dashboard"],
+    {
+      signal: controller.signal,
+      handleSignals: false,
+      log: (line) => {
+        log.push(line);
+        const match = line.match(/^WebSocket server started on (ws:\/\/\S+)$/);
+        if (match) onAddress(match[1]!);
+      },
+      error: () => {},
+    },
+  );
+  try {
+    const uri = await within(
+      Promise.race([address, running.then(() => "")]),
+      TIMEOUT_MS,
+      "the ws:// line",
+    );
+    const plain = await fetch(uri.replace(/^ws:/, "http:") + "/");
+    assert.equal(plain.status, 426);
+    await plain.body?.cancel();
+  } finally {
+    controller.abort();
+  }
+  assert.equal(await within(running, TIMEOUT_MS, "main() stopping"), 0);
+  assert.ok(!log.some((line) => line.startsWith("Dashboard:")));
 });
 
 // ---------------------------------------------------------------------------
@@ -306,4 +368,94 @@ Deno.test("server.ts as a program: --devnet serves a block, SIGTERM stops it wit
     await reader.cancel().catch(() => {});
     await stderr;
   }
+});
+
+Deno.test("server.ts main() with EVR_WS_TOKEN, --allowed-origin, --max-clients and --no-metrics", async () => {
+  const token = "server-test-token";
+  const previous = Deno.env.get("EVR_WS_TOKEN");
+  Deno.env.set("EVR_WS_TOKEN", token);
+  const controller = new AbortController();
+  const log: string[] = [];
+  const error: string[] = [];
+  let onAddress: (uri: string) => void = () => {};
+  const address = new Promise<string>((resolve) => (onAddress = resolve));
+  const running = main(
+    [
+      "--devnet",
+      "--host",
+      "127.0.0.1",
+      "--port",
+      "0",
+      "--allowed-origin",
+      "https://a.example,https://b.example",
+      "--allowed-origin",
+      "https://c.example",
+      "--max-clients",
+      "1",
+      "--no-metrics",
+    ],
+    {
+      signal: controller.signal,
+      handleSignals: false,
+      log: (line) => {
+        log.push(line);
+        const match = line.match(/^WebSocket server started on (ws:\/\/\S+)$/);
+        if (match) onAddress(match[1]!);
+      },
+      error: (line) => error.push(line),
+    },
+  );
+  try {
+    const uri = await within(
+      Promise.race([
+        address,
+        running.then((code) => {
+          throw new Error(`main() ended (${code}): ${error.join("\n")}`);
+        }),
+      ]),
+      TIMEOUT_MS,
+      "the ws:// line",
+    );
+    const http = uri.replace(/^ws:/, "http:");
+    const refused = await fetch(`${http}/metrics`);
+    assert.equal(refused.status, 404, "--no-metrics");
+    await refused.body?.cancel();
+    // A foreign origin: 403; a listed one without the token: 401.
+    const port = Number(new URL(http).port);
+    const foreign = await handshake(port, {
+      headers: {
+        Origin: "https://evil.example",
+        Authorization: `Bearer ${token}`,
+      },
+    });
+    assert.equal(foreign.status, 403);
+    const noToken = await handshake(port, {
+      headers: { Origin: "https://b.example" },
+    });
+    assert.equal(noToken.status, 401);
+    await using client = new EvrmoreWebSocketClient({
+      uri,
+      token,
+      reconnect: false,
+      pingInterval: null,
+    });
+    await client.connect();
+    assert.equal(typeof await client.command("getblockcount"), "number");
+    // --max-clients 1: a second client is refused.
+    await using second = new EvrmoreWebSocketClient({
+      uri,
+      token,
+      reconnect: false,
+      pingInterval: null,
+    });
+    await assert.rejects(second.connect());
+    assert.ok(log.some((line) => line.startsWith("Token required: ")));
+    assert.ok(!log.join("\n").includes(token), "the token is never printed");
+  } finally {
+    controller.abort();
+    if (previous === undefined) Deno.env.delete("EVR_WS_TOKEN");
+    else Deno.env.set("EVR_WS_TOKEN", previous);
+  }
+  assert.equal(await within(running, TIMEOUT_MS, "main() stopping"), 0);
+  assert.deepEqual(error, []);
 });

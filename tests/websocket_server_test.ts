@@ -391,7 +391,7 @@ Deno.test("EvrmoreWebSocketServer.start() listens on a free port, starts ZMQ, st
   assert.equal(h.server.host, "127.0.0.1");
   assert.equal(h.server.listening, true);
   assert.equal(h.zmq.starts, 1);
-  assert.equal(h.zmq.listenerCount, 7);
+  assert.equal(h.zmq.listenerCount, 8);
   await h.server.start(); // idempotent
   assert.equal(h.zmq.starts, 1);
   await h.server.stop();
@@ -417,8 +417,8 @@ Deno.test("EvrmoreWebSocketServer.start() rejects with ConnectionError when the 
   await assert.rejects(other.start(), ConnectionError);
 });
 
-Deno.test("EvrmoreWebSocketServer answers plain HTTP with 426 and GET /health with JSON", async () => {
-  await using h = await harness();
+Deno.test("EvrmoreWebSocketServer without the dashboard answers plain HTTP with 426 and GET /health with JSON", async () => {
+  await using h = await harness({ dashboard: false });
   const base = `http://127.0.0.1:${h.server.port}`;
   const plain = await fetch(`${base}/`);
   assert.equal(plain.status, 426);
@@ -1365,7 +1365,7 @@ Deno.test("EvrmoreWebSocketServer can start again after stop()", async () => {
   await h.server.start();
   try {
     assert.equal(h.server.listening, true);
-    assert.equal(h.zmq.listenerCount, 7);
+    assert.equal(h.zmq.listenerCount, 8);
     const client = await rawClient(h.server.port);
     await subscribe(client, "blocks");
     h.zmq.emit("rawblock", blockNotification(fixtureBlock("0161_evr_sends")));

@@ -19,9 +19,12 @@ import type {
   AssetMessage,
   BlockData,
   BlockMessage,
+  BlockPointer,
   ErrorMessage,
   MempoolData,
   MempoolMessage,
+  ReorgData,
+  ReorgMessage,
   TransactionData,
   TransactionMessage,
   WebSocketMessageId,
@@ -40,6 +43,7 @@ import type {
  *   pingInterval: 30,
  *   pingTimeout: 10,
  *   maxReconnectAttempts: 10,
+ *   token: "change-me-to-a-long-random-token",
  * };
  * console.log(options.uri);
  * ```
@@ -75,6 +79,13 @@ export interface EvrmoreWebSocketClientOptions {
   maxQueueSize?: number;
   /** Receives errors that reach no caller (malformed messages, failing handlers). Default: ignored. */
   onError?: (error: Error) => void;
+  /**
+   * The server's `authToken`, when it has one. Sent the way browsers can:
+   * as the WebSocket subprotocol `evrmore.token.<token>` (next to
+   * `evrmore`, which the server echoes), so it never appears in the URI.
+   * 1 to 1024 characters from ``A-Z a-z 0-9 !#$%&'*+-.^_`|~``.
+   */
+  token?: string;
 }
 
 /**
@@ -93,6 +104,28 @@ export interface WebSocketRequestOptions {
   signal?: AbortSignal;
   /** How long to wait for the answer, in ms (default: the client's `requestTimeout`). */
   timeout?: number;
+}
+
+/**
+ * Options of {@linkcode EvrmoreWebSocketClient.subscribe}.
+ *
+ * @example Resume the blocks after the last one seen
+ * ```ts
+ * import type { WebSocketSubscribeOptions } from "@evrmore/rpc";
+ *
+ * const options: WebSocketSubscribeOptions = { since: 1234, timeout: 5000 };
+ * console.log(options.since); // 1234
+ * ```
+ */
+export interface WebSocketSubscribeOptions extends WebSocketRequestOptions {
+  /**
+   * `blocks` only: the height or hash of the last block already had. The
+   * server replays the blocks after it before the live ones (it answers
+   * `unknown_cursor` or `cursor_too_old` when it cannot). After a
+   * reconnection the client resumes on its own from the last block it
+   * received (or from this cursor when none came).
+   */
+  since?: number | string;
 }
 
 /**
@@ -252,11 +285,14 @@ export class EvrmoreWebSocketClient<
   #requestTimeout: number;
   #maxQueueSize: number;
   #onError: (error: Error) => void;
+  #protocols: string[] | undefined;
 
   #state: WebSocketClientState = "idle";
   #socket: WebSocket | undefined;
   #connecting: Promise<void> | undefined;
   #topics = new Set<string>();
+  #lastBlock: BlockPointer | undefined;
+  #cursor: number | string | undefined;
   #queue: Array<WebSocketServerMessage | Custom> = [];
   #waiters: Array<Waiter<WebSocketServerMessage | Custom>> = [];
   #pending = new Map<WebSocketMessageId, Pending>();
@@ -319,6 +355,18 @@ export class EvrmoreWebSocketClient<
     );
     this.#maxQueueSize = positive("maxQueueSize", options.maxQueueSize, 1000);
     this.#onError = options.onError ?? (() => {});
+    if (options.token !== undefined) {
+      const token: unknown = options.token;
+      if (
+        typeof token !== "string" || token.length === 0 ||
+        token.length > 1024 || !/^[A-Za-z0-9!#$%&'*+\-.^_`|~]+$/.test(token)
+      ) {
+        throw new TypeError(
+          "Cannot create client: token must be 1 to 1024 characters from letters, digits and !#$%&'*+-.^_`|~",
+        );
+      }
+      this.#protocols = ["evrmore", `evrmore.token.${token}`];
+    }
   }
 
   /** Where the connection stands. */
@@ -334,6 +382,14 @@ export class EvrmoreWebSocketClient<
   /** The topics subscribed to (subscribed again after a reconnection). */
   get topics(): string[] {
     return [...this.#topics];
+  }
+
+  /**
+   * The last block received (hash and height), the cursor the client
+   * resumes `blocks` from after a reconnection.
+   */
+  get lastBlock(): BlockPointer | undefined {
+    return this.#lastBlock === undefined ? undefined : { ...this.#lastBlock };
   }
 
   /** Messages dropped because the receive queue was full. */
@@ -429,26 +485,49 @@ export class EvrmoreWebSocketClient<
   /**
    * Subscribes to a topic (`blocks`, `transactions`, `assets`, `mempool`, or
    * a custom server's); resolves on the server's answer. The topic is
-   * subscribed again after each reconnection.
+   * subscribed again after each reconnection; `blocks` with `since` set to
+   * the last block received, so no block is lost while disconnected.
+   *
+   * @example Resume from a block height
+   * ```ts ignore
+   * import { EvrmoreWebSocketClient } from "@evrmore/rpc/client";
+   *
+   * await using client = new EvrmoreWebSocketClient({ uri: "ws://localhost:8765" });
+   * await client.connect();
+   * await client.subscribe("blocks", { since: 1200 }); // blocks 1201.. first, then live ones
+   * ```
    *
    * @param topic The topic.
-   * @param options Signal and timeout.
-   * @throws {WebSocketRequestError} When the server refuses the topic.
+   * @param options Signal, timeout, and for `blocks` a `since` cursor.
+   * @throws {WebSocketRequestError} When the server refuses the topic or the
+   * cursor (`unknown_cursor`, `cursor_too_old`).
    * @throws {ConnectionError} When not connected.
    */
   async subscribe(
     topic: string,
-    options?: WebSocketRequestOptions,
+    options?: WebSocketSubscribeOptions,
   ): Promise<void> {
     checkTopic(topic);
+    const since = options?.since;
+    if (
+      since !== undefined && typeof since !== "number" &&
+      typeof since !== "string"
+    ) {
+      throw new TypeError(
+        "Cannot subscribe: since must be a block height or a block hash",
+      );
+    }
     this.#topics.add(topic);
     try {
       await this.#request(
         "subscribe",
         topic,
-        { action: "subscribe", topic },
+        since === undefined
+          ? { action: "subscribe", topic }
+          : { action: "subscribe", topic, since },
         options,
       );
+      if (since !== undefined && isBlocks(topic)) this.#cursor = since;
     } catch (error) {
       if (error instanceof WebSocketRequestError) this.#topics.delete(topic);
       throw error;
@@ -467,6 +546,7 @@ export class EvrmoreWebSocketClient<
   ): Promise<void> {
     checkTopic(topic);
     this.#topics.delete(topic);
+    if (isBlocks(topic)) this.#cursor = undefined;
     await this.#request(
       "unsubscribe",
       topic,
@@ -587,6 +667,31 @@ export class EvrmoreWebSocketClient<
   handleBlock(_data: BlockData, _message: BlockMessage): void | Promise<void> {}
 
   /**
+   * Called for each `reorg` message (the blocks above `fork_height` left
+   * the active chain; the new branch's blocks follow) before it is queued;
+   * does nothing by default.
+   *
+   * @example Forget the blocks a reorg replaced
+   * ```ts
+   * import { EvrmoreWebSocketClient, type ReorgData } from "@evrmore/rpc";
+   *
+   * class Indexer extends EvrmoreWebSocketClient {
+   *   blocks = new Map<number, string>();
+   *   override handleReorg(data: ReorgData): void {
+   *     for (const height of [...this.blocks.keys()]) {
+   *       if (height > data.fork_height) this.blocks.delete(height);
+   *     }
+   *   }
+   * }
+   * console.log(new Indexer().blocks.size); // 0
+   * ```
+   *
+   * @param _data Fork point and both tips.
+   * @param _message The whole message.
+   */
+  handleReorg(_data: ReorgData, _message: ReorgMessage): void | Promise<void> {}
+
+  /**
    * Called for each `transaction` message before it is queued; does nothing
    * by default.
    *
@@ -629,7 +734,9 @@ export class EvrmoreWebSocketClient<
     return new Promise((resolve, reject) => {
       let socket: WebSocket;
       try {
-        socket = new WebSocket(this.uri);
+        socket = this.#protocols === undefined
+          ? new WebSocket(this.uri)
+          : new WebSocket(this.uri, this.#protocols);
       } catch (cause) {
         reject(
           new ConnectionError(
@@ -685,16 +792,32 @@ export class EvrmoreWebSocketClient<
       );
     });
     this.#startHeartbeat();
-    for (const topic of this.#topics) {
-      this.#request("subscribe", topic, { action: "subscribe", topic }).catch(
-        (error) => {
-          if (error instanceof WebSocketRequestError) {
-            this.#topics.delete(topic);
-          }
-          this.#report(error);
-        },
-      );
-    }
+    for (const topic of this.#topics) this.#resubscribe(topic);
+  }
+
+  /** Subscribes again after a reconnection; `blocks` from the last block had. */
+  #resubscribe(topic: string, fromCursor = true): void {
+    const since = fromCursor && isBlocks(topic) ? this.#cursor : undefined;
+    const payload = since === undefined
+      ? { action: "subscribe", topic }
+      : { action: "subscribe", topic, since };
+    this.#request("subscribe", topic, payload).catch((error) => {
+      if (
+        since !== undefined && error instanceof WebSocketRequestError &&
+        (error.code === "unknown_cursor" || error.code === "cursor_too_old" ||
+          error.code === "invalid_message")
+      ) {
+        // Blocks were lost: say so, and go on live.
+        this.#report(error);
+        this.#cursor = undefined;
+        this.#resubscribe(topic, false);
+        return;
+      }
+      if (error instanceof WebSocketRequestError) {
+        this.#topics.delete(topic);
+      }
+      this.#report(error);
+    });
   }
 
   /** The connection dropped (not through `disconnect()`). */
@@ -815,7 +938,15 @@ export class EvrmoreWebSocketClient<
         if (this.#settle(message)) return;
         break;
       case "block":
+        this.#lastBlock = {
+          hash: message.data.hash,
+          height: message.data.height,
+        };
+        this.#cursor = message.data.hash;
         this.#call(() => this.handleBlock(message.data, message));
+        break;
+      case "reorg":
+        this.#call(() => this.handleReorg(message.data, message));
         break;
       case "transaction":
         this.#call(() => this.handleTransaction(message.data, message));
@@ -991,6 +1122,10 @@ function requestError(pending: Pending, message: ErrorMessage): Error {
 
 function sameTopic(a: string, b: string): boolean {
   return a === b || (normalizeTopic(a) ?? a) === (normalizeTopic(b) ?? b);
+}
+
+function isBlocks(topic: string): boolean {
+  return normalizeTopic(topic) === "blocks";
 }
 
 function checkTopic(topic: string): void {

@@ -16,12 +16,15 @@ import type {
   AssetMessage,
   BlockData,
   BlockMessage,
+  BlockPointer,
   CommandRequest,
   ErrorMessage,
   MempoolData,
   MempoolMessage,
   PingRequest,
   PongMessage,
+  ReorgData,
+  ReorgMessage,
   ResultMessage,
   SubscribeRequest,
   SubscriptionMessage,
@@ -59,6 +62,26 @@ export const BlockDataSchema = z.object({
 export const BlockMessageSchema = z.object({
   type: z.literal("block"),
   data: BlockDataSchema,
+});
+
+/** A block by hash and height (the tips of a reorg message). */
+export const BlockPointerSchema = z.object({
+  hash: z.string(),
+  height: z.number(),
+});
+
+/** `data` of a reorg message. */
+export const ReorgDataSchema = z.object({
+  fork_height: z.number(),
+  fork_hash: z.string(),
+  old_tip: BlockPointerSchema,
+  new_tip: BlockPointerSchema,
+});
+
+/** `{"type":"reorg","data":{...}}`, on the `blocks` topic before the new branch. */
+export const ReorgMessageSchema = z.object({
+  type: z.literal("reorg"),
+  data: ReorgDataSchema,
 });
 
 /** `data` of a transaction message. */
@@ -148,6 +171,7 @@ export const PongMessageSchema = z.object({
 /** Every server message, discriminated by `type`. */
 export const ServerMessageSchema = z.discriminatedUnion("type", [
   BlockMessageSchema,
+  ReorgMessageSchema,
   TransactionMessageSchema,
   AssetMessageSchema,
   MempoolMessageSchema,
@@ -157,10 +181,20 @@ export const ServerMessageSchema = z.discriminatedUnion("type", [
   PongMessageSchema,
 ]);
 
-/** `{"action":"subscribe","topic":...}`. */
+/**
+ * A `since` cursor: a block height (an integer >= 0) or a block hash (64
+ * hex digits).
+ */
+export const BlockCursorSchema = z.union([
+  z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+  z.string().regex(/^[0-9a-fA-F]{64}$/),
+]);
+
+/** `{"action":"subscribe","topic":...}`, with an optional `since` cursor. */
 export const SubscribeRequestSchema = z.object({
   action: z.literal("subscribe"),
   topic: z.string(),
+  since: BlockCursorSchema.exactOptional(),
   id,
 });
 
@@ -191,6 +225,9 @@ type Check<T extends true> = T;
 export type _SchemaChecks = [
   Check<Equal<z.infer<typeof BlockDataSchema>, BlockData>>,
   Check<Equal<z.infer<typeof BlockMessageSchema>, BlockMessage>>,
+  Check<Equal<z.infer<typeof BlockPointerSchema>, BlockPointer>>,
+  Check<Equal<z.infer<typeof ReorgDataSchema>, ReorgData>>,
+  Check<Equal<z.infer<typeof ReorgMessageSchema>, ReorgMessage>>,
   Check<Equal<z.infer<typeof TransactionDataSchema>, TransactionData>>,
   Check<Equal<z.infer<typeof TransactionMessageSchema>, TransactionMessage>>,
   Check<Equal<z.infer<typeof AssetDataSchema>, AssetEventData>>,
@@ -358,7 +395,14 @@ export function errorMessage(
 /** A client message that passed validation, with its canonical topic. */
 export type ParsedClientMessage =
   | {
-    kind: "subscribe" | "unsubscribe";
+    kind: "subscribe";
+    topic: WebSocketTopic;
+    /** `blocks` only: replay the blocks after this height or (lowercase) hash. */
+    since?: number | string;
+    id?: WebSocketMessageId;
+  }
+  | {
+    kind: "unsubscribe";
     topic: WebSocketTopic;
     id?: WebSocketMessageId;
   }
@@ -426,9 +470,14 @@ export function parseClientMessage(
         : UnsubscribeRequestSchema;
       const parsed = schema.safeParse(object);
       if (!parsed.success) {
+        const sinceBad = parsed.error.issues.some((issue) =>
+          issue.path[0] === "since"
+        );
         return fail(
           "invalid_message",
-          `Cannot ${action}: "topic" must be a string`,
+          sinceBad
+            ? `Cannot ${action}: "since" must be a block height (an integer >= 0) or a block hash (64 hex digits)`
+            : `Cannot ${action}: "topic" must be a string`,
           messageId,
         );
       }
@@ -441,6 +490,21 @@ export function parseClientMessage(
           } (topics: ${TOPICS.join(", ")})`,
           messageId,
         );
+      }
+      const since = "since" in parsed.data ? parsed.data.since : undefined;
+      if (since !== undefined) {
+        if (topic !== "blocks") {
+          return fail(
+            "invalid_message",
+            `Cannot ${action}: "since" is only supported on the blocks topic`,
+            messageId,
+          );
+        }
+        return withId({
+          kind: "subscribe" as const,
+          topic,
+          since: typeof since === "string" ? since.toLowerCase() : since,
+        });
       }
       return withId({ kind: action, topic });
     }
@@ -513,6 +577,7 @@ export type ParsedServerMessage =
 
 const KNOWN_TYPES = new Set([
   "block",
+  "reorg",
   "transaction",
   "asset",
   "mempool",

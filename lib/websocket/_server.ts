@@ -13,8 +13,38 @@ import {
   TimeoutError,
 } from "../errors.ts";
 import type { DecodedTransaction } from "../encoding/types.ts";
-import type { ZMQGapEvent, ZMQNotification, ZMQTopic } from "../zmq/types.ts";
+import type {
+  ZMQGapEvent,
+  ZMQNotification,
+  ZMQRestartEvent,
+  ZMQTopic,
+} from "../zmq/types.ts";
+import type { Network } from "../network.ts";
+import { BlockContinuity, notificationBlockData } from "./_continuity.ts";
 import { allowedCommandSet, isDenied } from "./_commands.ts";
+import {
+  type MetricFamily,
+  METRICS_CONTENT_TYPE,
+  renderMetrics,
+} from "./_metrics.ts";
+import {
+  digest,
+  messageId,
+  normalizeOrigins,
+  offeredProtocols,
+  originAllowed,
+  presentedTokens,
+  RateLimiter,
+  selectProtocol,
+  tokenMatches,
+  tokenProblem,
+} from "./_security.ts";
+import {
+  DASHBOARD_PATHS,
+  dashboardHeaders,
+  dashboardNonce,
+  dashboardPage,
+} from "./_dashboard.ts";
 import {
   assetEvents,
   blockData,
@@ -37,6 +67,7 @@ import type {
   ResultMessage,
   SubscriptionMessage,
   TransactionMessage,
+  WebSocketErrorCode,
   WebSocketMessageId,
 } from "./types.ts";
 
@@ -102,8 +133,10 @@ export interface WebSocketServerZmqEvents {
   rawblock: ZMQNotification;
   /** A `rawtx` notification (decoded: `transaction` set). */
   rawtx: ZMQNotification;
-  /** Notifications were lost. */
+  /** Notifications were lost (on a block topic: the server catches up from RPC). */
   gap: ZMQGapEvent;
+  /** The publisher restarted (on a block topic: the server catches up from RPC). */
+  restart: ZMQRestartEvent;
   /** Connected to the node's publisher. */
   connect: unknown;
   /** The connection to the publisher was lost. */
@@ -155,6 +188,10 @@ export interface WebSocketServerZmq {
  *   pingInterval: 30,
  *   pingTimeout: 10,
  *   allowedCommands: ["getblockcount", "getblock"],
+ *   dashboard: true,
+ *   authToken: "change-me-to-a-long-random-token",
+ *   allowedOrigins: ["https://example.com"],
+ *   maxMessagesPerSecond: 50,
  * };
  * console.log(options.port); // 8765
  * ```
@@ -181,7 +218,11 @@ export interface EvrmoreWebSocketServerOptions<
   pingInterval?: number | null;
   /** Seconds to wait for the pong (default 20); `0` or `null` turns the timeout off. */
   pingTimeout?: number | null;
-  /** The WebSocket path (default `"/"`); `GET /health` answers JSON next to it. */
+  /**
+   * The WebSocket path (default `"/"`); `GET /health` answers JSON next to
+   * it, and plain `GET /` and `GET /dashboard` the dashboard (see
+   * `dashboard`).
+   */
   path?: string;
   /**
    * Node commands clients may run (default: the read-only chain, block,
@@ -211,6 +252,77 @@ export interface EvrmoreWebSocketServerOptions<
   hashBlockDelay?: number;
   /** Call `zmqClient.start()` in `start()` (default `true`). */
   startZmq?: boolean;
+  /**
+   * Most blocks fetched from RPC to fill one hole in the announced chain
+   * (blocks ZMQ missed, or a reorg's new branch) before the block that
+   * revealed it (default 100); beyond it the older ones are skipped and an
+   * error is reported through `onError`.
+   */
+  maxBackfillBlocks?: number;
+  /**
+   * Most blocks replayed to a client subscribing to `blocks` with `since`
+   * (default 1000); an older cursor gets the error `cursor_too_old`.
+   */
+  maxReplayBlocks?: number;
+  /**
+   * A shared secret clients must present to connect (default: none, anyone
+   * may connect). Accepted as `Authorization: Bearer <token>`, as the
+   * WebSocket subprotocol `evrmore.token.<token>` (what browsers can send;
+   * the server answers with the subprotocol `evrmore` when offered, so the
+   * token is not echoed), or as `?token=<token>` (may end up in logs).
+   * Compared in constant time. A request without it gets HTTP 401
+   * `{"type":"error","code":"unauthorized",...}` before the upgrade. It
+   * protects `GET /metrics` too; `GET /health` stays open. 1 to 1024
+   * characters from ``A-Z a-z 0-9 !#$%&'*+-.^_`|~`` (a subprotocol's
+   * characters).
+   */
+  authToken?: string;
+  /**
+   * Decides whether a WebSocket (or `/metrics`) request may proceed, for
+   * schemes of your own (cookies, JWTs); runs after the `authToken` check,
+   * and both must pass. `false` (or a throw) answers HTTP 401.
+   */
+  authenticate?: (request: Request) => boolean | Promise<boolean>;
+  /**
+   * Origins whose browser pages may connect, exactly as browsers send them
+   * (`"https://example.com"`, `"http://localhost:3000"`); `"*"` allows any.
+   * A request with an `Origin` header not in the list gets HTTP 403
+   * `{"type":"error","code":"origin_not_allowed",...}`; requests without
+   * one (non-browser clients) pass. Default: every origin (the design
+   * document's behaviour).
+   */
+  allowedOrigins?: Iterable<string>;
+  /**
+   * Messages a client may send per second, on average (default 100; `0` or
+   * `null`: no limit). Beyond it each message is answered
+   * `{"type":"error","code":"rate_limited",...}` (with its id) and not
+   * handled; a client that goes on after about `10 ×` this many refusals is
+   * closed with 1008.
+   */
+  maxMessagesPerSecond?: number | null;
+  /** Messages a client may send at once after a quiet time (default `2 × maxMessagesPerSecond`, at least 1). */
+  messageBurst?: number;
+  /**
+   * Most clients connected at once from one IP address; more get HTTP 429
+   * `{"type":"error","code":"too_many_connections",...}` (default: no cap;
+   * behind a reverse proxy every client has the proxy's address).
+   */
+  maxClientsPerIp?: number;
+  /**
+   * Serve `GET /metrics` in the Prometheus text format (default `true`);
+   * it requires the `authToken` (and `authenticate`) when set.
+   */
+  metrics?: boolean;
+  /**
+   * Serve the live dashboard, a self-contained HTML page (inline script and
+   * style under a strict Content-Security-Policy, no external resources)
+   * that connects back to the WebSocket path and shows blocks,
+   * transactions, asset events and the mempool as they arrive (default
+   * `true`). It answers plain `GET /` and `GET /dashboard`; WebSocket
+   * upgrades on `/` are unaffected. With `false`, a plain request to the
+   * WebSocket path gets 426 and `/dashboard` 404.
+   */
+  dashboard?: boolean;
   /** Receives errors that reach no client (default: `console.error`). */
   onError?: (error: Error) => void;
 }
@@ -267,6 +379,10 @@ export interface WebSocketServerHealth {
 
 interface ClientState {
   pending: number;
+  /** The client's message allowance, when messages are rate limited. */
+  limiter?: RateLimiter;
+  /** The client's IP address, when connections per IP are capped. */
+  ip?: string;
 }
 
 const DEFAULTS = {
@@ -282,9 +398,14 @@ const DEFAULTS = {
   mempoolInterval: 1000,
   seenTransactions: 100000,
   hashBlockDelay: 1000,
+  maxBackfillBlocks: 100,
+  maxReplayBlocks: 1000,
+  maxMessagesPerSecond: 100,
 } as const;
 
 const SEEN_BLOCKS = 1000;
+/** Returned by `broadcast()`: it never waits, so one settled promise serves. */
+const RESOLVED: Promise<void> = Promise.resolve();
 const CLOSE_WAIT_MS = 1000;
 
 /**
@@ -298,6 +419,11 @@ const CLOSE_WAIT_MS = 1000;
  * from `rawblock` (or `hashblock` plus one `getblock` call when no
  * `rawblock` follows), mempool figures from `getmempoolinfo` at most once
  * per `mempoolInterval` after activity, only when they changed.
+ *
+ * No block is lost: blocks ZMQ missed (gaps, publisher restarts) and a
+ * reorg's new branch are fetched from RPC and announced in height order,
+ * each once (`maxBackfillBlocks`); clients may subscribe to `blocks` with a
+ * `since` cursor to get the blocks after it first (`maxReplayBlocks`).
  *
  * Override `handleBlock`, `handleTransaction`, `handleClientMessage` and
  * `broadcast` to extend it (see the custom server example in the docs).
@@ -360,6 +486,32 @@ export class EvrmoreWebSocketServer<
   #seenLimit: number;
   #hashBlockDelay: number;
   #startZmq: boolean;
+  #continuity: BlockContinuity;
+  #authToken: Uint8Array | undefined;
+  #authenticate: ((request: Request) => boolean | Promise<boolean>) | undefined;
+  #allowedOrigins: ReadonlySet<string> | undefined;
+  #messageRate: number;
+  #messageBurst: number;
+  #maxClientsPerIp: number;
+  #metricsEnabled: boolean;
+  #clientsPerIp = new Map<string, number>();
+  #counters = {
+    connections: 0,
+    received: 0,
+    sent: 0,
+    bytesSent: 0,
+    rateLimited: 0,
+    rateLimitClosed: 0,
+    authFailures: 0,
+    broadcasts: new Map<string, number>(),
+    errors: new Map<string, number>(),
+    commands: new Map<string, number>(),
+    rejected: new Map<string, number>(),
+    zmq: new Map<string, number>(),
+  };
+  #lastText = "";
+  #lastBytes = 0;
+  #dashboard: boolean;
   #onError: (error: Error) => void;
 
   #http: Deno.HttpServer<Deno.NetAddr> | undefined;
@@ -485,6 +637,66 @@ export class EvrmoreWebSocketServer<
       Number.MAX_SAFE_INTEGER,
     );
     this.#startZmq = options.startZmq ?? true;
+    this.#continuity = this.#newContinuity(
+      integer(
+        "maxBackfillBlocks",
+        options.maxBackfillBlocks,
+        DEFAULTS.maxBackfillBlocks,
+        1,
+        Number.MAX_SAFE_INTEGER,
+      ),
+      integer(
+        "maxReplayBlocks",
+        options.maxReplayBlocks,
+        DEFAULTS.maxReplayBlocks,
+        0,
+        Number.MAX_SAFE_INTEGER,
+      ),
+    );
+    if (options.authToken !== undefined) {
+      const problem = tokenProblem(options.authToken);
+      if (problem !== undefined) {
+        throw new TypeError(`Cannot create server: authToken ${problem}`);
+      }
+      this.#authToken = digest(options.authToken);
+    }
+    if (
+      options.authenticate !== undefined &&
+      typeof options.authenticate !== "function"
+    ) {
+      throw new TypeError(
+        "Cannot create server: authenticate must be a function",
+      );
+    }
+    this.#authenticate = options.authenticate;
+    this.#allowedOrigins = options.allowedOrigins === undefined
+      ? undefined
+      : normalizeOrigins(options.allowedOrigins);
+    const rate = options.maxMessagesPerSecond === undefined
+      ? DEFAULTS.maxMessagesPerSecond
+      : options.maxMessagesPerSecond ?? 0;
+    if (typeof rate !== "number" || !Number.isFinite(rate) || rate < 0) {
+      throw new RangeError(
+        "Cannot create server: maxMessagesPerSecond must be a number >= 0 or null",
+      );
+    }
+    this.#messageRate = rate;
+    this.#messageBurst = integer(
+      "messageBurst",
+      options.messageBurst,
+      Math.max(1, Math.ceil(2 * rate)),
+      1,
+      Number.MAX_SAFE_INTEGER,
+    );
+    this.#maxClientsPerIp = integer(
+      "maxClientsPerIp",
+      options.maxClientsPerIp,
+      0,
+      1,
+      Number.MAX_SAFE_INTEGER,
+    );
+    this.#metricsEnabled = options.metrics ?? true;
+    this.#dashboard = options.dashboard ?? true;
     this.#onError = options.onError ??
       ((error) => console.error(`EvrmoreWebSocketServer: ${error.message}`));
     this.subscriptions = new Map(
@@ -538,7 +750,7 @@ export class EvrmoreWebSocketServer<
         hostname: this.#host,
         port: this.#port,
         onListen: () => {},
-      }, (request) => this.#handleRequest(request));
+      }, (request, info) => this.#handleRequest(request, info));
     } catch (cause) {
       this.#unlistenZmq();
       throw new ConnectionError(
@@ -620,6 +832,7 @@ export class EvrmoreWebSocketServer<
     while (this.#tasks.size > 0) await Promise.allSettled([...this.#tasks]);
     this.#http = undefined;
     this.#clients.clear();
+    this.#clientsPerIp.clear();
     for (const set of this.subscriptions.values()) set.clear();
     this.#lastMempool = undefined;
     this.#mempoolDirty = false;
@@ -628,7 +841,10 @@ export class EvrmoreWebSocketServer<
   // -------------------------------------------------------------------------
   // HTTP
 
-  #handleRequest(request: Request): Response {
+  #handleRequest(
+    request: Request,
+    info?: Deno.ServeHandlerInfo<Deno.NetAddr>,
+  ): Response | Promise<Response> {
     const url = new URL(request.url);
     if (url.pathname === "/health" && this.#path !== "/health") {
       if (request.method !== "GET" && request.method !== "HEAD") {
@@ -638,6 +854,19 @@ export class EvrmoreWebSocketServer<
         });
       }
       return Response.json(this.health());
+    }
+    if (
+      url.pathname === "/metrics" && this.#path !== "/metrics" &&
+      this.#metricsEnabled
+    ) {
+      return this.#metricsResponse(request, url);
+    }
+    if (
+      this.#dashboard && DASHBOARD_PATHS.has(url.pathname) &&
+      (request.method === "GET" || request.method === "HEAD") &&
+      request.headers.get("upgrade")?.toLowerCase() !== "websocket"
+    ) {
+      return this.#dashboardResponse(request);
     }
     if (url.pathname !== this.#path) {
       return new Response("Not found\n", { status: 404 });
@@ -660,21 +889,135 @@ export class EvrmoreWebSocketServer<
     if (this.#stopping !== undefined || this.#abort.signal.aborted) {
       return new Response("Server shutting down\n", { status: 503 });
     }
+    if (!originAllowed(request.headers.get("origin"), this.#allowedOrigins)) {
+      return this.#reject(
+        403,
+        "origin_not_allowed",
+        "Cannot connect: origin not allowed",
+      );
+    }
+    const authorized = this.#authorize(request, url);
+    if (authorized instanceof Promise) {
+      return authorized.then((ok) =>
+        ok
+          ? this.#stopping !== undefined || this.#abort.signal.aborted
+            ? new Response("Server shutting down\n", { status: 503 })
+            : this.#upgrade(request, info)
+          : this.#unauthorized()
+      );
+    }
+    return authorized ? this.#upgrade(request, info) : this.#unauthorized();
+  }
+
+  #upgrade(
+    request: Request,
+    info: Deno.ServeHandlerInfo<Deno.NetAddr> | undefined,
+  ): Response {
     if (this.#clients.size >= this.#maxClients) {
+      this.#count(this.#counters.rejected, "too_many_clients");
       return new Response("Too many clients\n", { status: 503 });
     }
+    let ip: string | undefined;
+    if (this.#maxClientsPerIp > 0) {
+      ip = info?.remoteAddr.hostname ?? "unknown";
+      if ((this.#clientsPerIp.get(ip) ?? 0) >= this.#maxClientsPerIp) {
+        return this.#reject(
+          429,
+          "too_many_connections",
+          `Cannot connect: ${this.#maxClientsPerIp} connections already open from this address`,
+        );
+      }
+    }
+    const protocol = selectProtocol(offeredProtocols(request));
     let upgraded: { socket: WebSocket; response: Response };
     try {
       upgraded = Deno.upgradeWebSocket(request, {
         idleTimeout: this.#idleTimeout,
+        ...(protocol === undefined ? {} : { protocol }),
       });
     } catch (cause) {
       return new Response(`Bad WebSocket request: ${errorText(cause)}\n`, {
         status: 400,
       });
     }
-    this.#addClient(upgraded.socket);
+    this.#counters.connections++;
+    this.#addClient(upgraded.socket, ip);
     return upgraded.response;
+  }
+
+  /** Whether a request passes `authToken` and `authenticate` (sync when it can). */
+  #authorize(request: Request, url: URL): boolean | Promise<boolean> {
+    if (
+      this.#authToken !== undefined &&
+      !tokenMatches(presentedTokens(request, url), this.#authToken)
+    ) {
+      return false;
+    }
+    const authenticate = this.#authenticate;
+    if (authenticate === undefined) return true;
+    try {
+      const result = authenticate(request);
+      if (result instanceof Promise) {
+        return result.then((ok) => ok === true, (cause) => {
+          this.#report(cause);
+          return false;
+        });
+      }
+      return result === true;
+    } catch (cause) {
+      this.#report(cause);
+      return false;
+    }
+  }
+
+  #unauthorized(): Response {
+    this.#counters.authFailures++;
+    return this.#reject(
+      401,
+      "unauthorized",
+      "Cannot connect: missing or wrong token",
+      { "www-authenticate": 'Bearer realm="evrmore"' },
+    );
+  }
+
+  /** An HTTP error answer with a protocol-shaped JSON body, counted by code. */
+  #reject(
+    status: number,
+    code: WebSocketErrorCode,
+    message: string,
+    headers: Record<string, string> = {},
+  ): Response {
+    if (code !== "unauthorized") this.#count(this.#counters.rejected, code);
+    return Response.json(errorMessage(code, message), { status, headers });
+  }
+
+  #metricsResponse(request: Request, url: URL): Response | Promise<Response> {
+    if (request.method !== "GET" && request.method !== "HEAD") {
+      return new Response("Method not allowed\n", {
+        status: 405,
+        headers: { allow: "GET, HEAD" },
+      });
+    }
+    const answer = (ok: boolean): Response =>
+      ok
+        ? new Response(request.method === "HEAD" ? null : this.metrics(), {
+          headers: { "content-type": METRICS_CONTENT_TYPE },
+        })
+        : this.#unauthorized();
+    const authorized = this.#authorize(request, url);
+    return authorized instanceof Promise
+      ? authorized.then(answer)
+      : answer(authorized);
+  }
+
+  #dashboardResponse(request: Request): Response {
+    const nonce = dashboardNonce();
+    return new Response(
+      request.method === "HEAD"
+        ? null
+        : dashboardPage({ path: this.#path, nonce }),
+      { headers: dashboardHeaders(nonce) },
+    );
   }
 
   /**
@@ -694,11 +1037,203 @@ export class EvrmoreWebSocketServer<
     };
   }
 
-  #addClient(socket: WebSocket): void {
+  /**
+   * The body of `GET /metrics`: the server's figures in the Prometheus text
+   * exposition format (version 0.0.4), metric names prefixed `evrmore_ws_`.
+   * Useful to serve them elsewhere when `metrics` is `false`.
+   *
+   * @example
+   * ```ts
+   * import { EvrmoreWebSocketServer } from "@evrmore/rpc";
+   *
+   * const server = new EvrmoreWebSocketServer({
+   *   rpcClient: {
+   *     call: () => Promise.resolve(null),
+   *     getmempoolinfo: () => Promise.resolve({ size: 0, bytes: 0, usage: 0 }),
+   *   },
+   *   zmqClient: { on: () => () => {}, start: () => Promise.resolve() },
+   * });
+   * console.log(server.metrics().includes("evrmore_ws_clients 0")); // true
+   * ```
+   *
+   * @returns The exposition text, one sample per line.
+   */
+  metrics(): string {
+    const c = this.#counters;
+    const labelled = (
+      label: string,
+      map: ReadonlyMap<string, number>,
+      keys: readonly string[] = [],
+    ) => {
+      const all = new Map<string, number>(keys.map((key) => [key, 0]));
+      for (const [key, value] of map) all.set(key, value);
+      return [...all].map(([key, value]) => ({
+        labels: { [label]: key },
+        value,
+      }));
+    };
+    const one = (value: number) => [{ value }];
+    const block = this.#lastBlock;
+    const families: MetricFamily[] = [
+      {
+        name: "evrmore_ws_uptime_seconds",
+        help: "Seconds since the server started.",
+        type: "gauge",
+        samples: one(
+          this.#startedAt === 0 ? 0 : (Date.now() - this.#startedAt) / 1000,
+        ),
+      },
+      {
+        name: "evrmore_ws_clients",
+        help: "WebSocket clients connected now.",
+        type: "gauge",
+        samples: one(this.#clients.size),
+      },
+      {
+        name: "evrmore_ws_connections_total",
+        help: "WebSocket connections accepted.",
+        type: "counter",
+        samples: one(c.connections),
+      },
+      {
+        name: "evrmore_ws_rejected_connections_total",
+        help: "WebSocket requests refused before the upgrade, by reason.",
+        type: "counter",
+        samples: labelled("reason", c.rejected),
+      },
+      {
+        name: "evrmore_ws_auth_failures_total",
+        help: "Requests refused for a missing or wrong token (HTTP 401).",
+        type: "counter",
+        samples: one(c.authFailures),
+      },
+      {
+        name: "evrmore_ws_subscriptions",
+        help: "Clients subscribed to each topic now.",
+        type: "gauge",
+        samples: [...this.subscriptions].map(([topic, set]) => ({
+          labels: { topic },
+          value: set.size,
+        })),
+      },
+      {
+        name: "evrmore_ws_broadcasts_total",
+        help:
+          "Messages broadcast to the subscribers of each topic (each once).",
+        type: "counter",
+        samples: labelled("topic", c.broadcasts, TOPICS),
+      },
+      {
+        name: "evrmore_ws_messages_sent_total",
+        help: "Messages sent to clients.",
+        type: "counter",
+        samples: one(c.sent),
+      },
+      {
+        name: "evrmore_ws_bytes_sent_total",
+        help: "Bytes (UTF-8) of the messages sent to clients.",
+        type: "counter",
+        samples: one(c.bytesSent),
+      },
+      {
+        name: "evrmore_ws_client_messages_total",
+        help: "Messages received from clients.",
+        type: "counter",
+        samples: one(c.received),
+      },
+      {
+        name: "evrmore_ws_errors_total",
+        help: "Error messages answered to clients, by code.",
+        type: "counter",
+        samples: labelled("code", c.errors),
+      },
+      {
+        name: "evrmore_ws_commands_total",
+        help:
+          "Commands run for clients, by result (ok, error, not_allowed, too_many_requests).",
+        type: "counter",
+        samples: labelled("result", c.commands, ["ok", "error"]),
+      },
+      {
+        name: "evrmore_ws_slow_clients_closed_total",
+        help: "Clients closed (1013) because their send buffer overflowed.",
+        type: "counter",
+        samples: one(this.#stats.slowClientsClosed),
+      },
+      {
+        name: "evrmore_ws_rate_limited_total",
+        help: "Client messages refused as over the rate limit.",
+        type: "counter",
+        samples: one(c.rateLimited),
+      },
+      {
+        name: "evrmore_ws_rate_limit_closed_total",
+        help: "Clients closed (1008) for going on over the rate limit.",
+        type: "counter",
+        samples: one(c.rateLimitClosed),
+      },
+      {
+        name: "evrmore_ws_zmq_notifications_total",
+        help: "ZMQ notifications received, by topic.",
+        type: "counter",
+        samples: labelled("topic", c.zmq, ["hashblock", "rawblock", "rawtx"]),
+      },
+      {
+        name: "evrmore_ws_zmq_connected",
+        help: "1 when the ZMQ client reported a connection, else 0.",
+        type: "gauge",
+        samples: one(this.#zmqState === "connected" ? 1 : 0),
+      },
+      {
+        name: "evrmore_ws_blocks_total",
+        help: "Blocks announced.",
+        type: "counter",
+        samples: one(this.#stats.blocks),
+      },
+      {
+        name: "evrmore_ws_transactions_total",
+        help: "Transactions announced.",
+        type: "counter",
+        samples: one(this.#stats.transactions),
+      },
+      {
+        name: "evrmore_ws_last_block_height",
+        help:
+          "Height of the last block announced (no sample before the first).",
+        type: "gauge",
+        samples: block === null ? [] : one(block.height),
+      },
+      {
+        name: "evrmore_ws_last_block_time_seconds",
+        help: "Header time of the last block announced, in Unix seconds.",
+        type: "gauge",
+        samples: block === null ? [] : one(block.time),
+      },
+    ];
+    return renderMetrics(families);
+  }
+
+  #addClient(socket: WebSocket, ip?: string): void {
     const state: ClientState = { pending: 0 };
+    if (this.#messageRate > 0) {
+      state.limiter = new RateLimiter(
+        this.#messageRate,
+        this.#messageBurst,
+        Date.now(),
+      );
+    }
+    if (ip !== undefined) {
+      state.ip = ip;
+      this.#clientsPerIp.set(ip, (this.#clientsPerIp.get(ip) ?? 0) + 1);
+    }
     this.#clients.set(socket, state);
     socket.addEventListener("message", (event) => {
       const data: unknown = event.data;
+      this.#counters.received++;
+      if (
+        state.limiter !== undefined &&
+        !this.#allowMessage(socket, state.limiter, data)
+      ) return;
       if (typeof data !== "string") {
         this.#send(
           socket,
@@ -731,8 +1266,47 @@ export class EvrmoreWebSocketServer<
     socket.addEventListener("error", remove);
   }
 
+  /** Takes one message from a client's allowance; answers or closes when over. */
+  #allowMessage(
+    socket: WebSocket,
+    limiter: RateLimiter,
+    data: unknown,
+  ): boolean {
+    if (socket.readyState !== WebSocket.OPEN) return false;
+    const verdict = limiter.take(Date.now());
+    if (verdict === "ok") return true;
+    if (verdict === "abusive") {
+      this.#counters.rateLimitClosed++;
+      try {
+        socket.close(1008, "Rate limit exceeded");
+      } catch {
+        // Already closing.
+      }
+      return false;
+    }
+    this.#counters.rateLimited++;
+    const id = typeof data === "string" && data.length <= 4096
+      ? messageId(data)
+      : undefined;
+    this.#send(
+      socket,
+      errorMessage(
+        "rate_limited",
+        `Cannot handle message: more than ${this.#messageRate} messages per second`,
+        { id },
+      ),
+    );
+    return false;
+  }
+
   #removeClient(socket: WebSocket): void {
+    const state = this.#clients.get(socket);
     this.#clients.delete(socket);
+    if (state?.ip !== undefined) {
+      const open = (this.#clientsPerIp.get(state.ip) ?? 1) - 1;
+      if (open > 0) this.#clientsPerIp.set(state.ip, open);
+      else this.#clientsPerIp.delete(state.ip);
+    }
     let mempoolEmpty = false;
     for (const [topic, set] of this.subscriptions) {
       if (set.delete(socket) && topic === "mempool" && set.size === 0) {
@@ -758,12 +1332,34 @@ export class EvrmoreWebSocketServer<
       return false;
     }
     try {
-      socket.send(typeof message === "string" ? message : serialize(message));
+      const text = typeof message === "string" ? message : serialize(message);
+      socket.send(text);
+      this.#countSent(text, message);
       return true;
     } catch (cause) {
       this.#report(cause);
       return false;
     }
+  }
+
+  /** Counts a message sent: messages, bytes (UTF-8), and errors by code. */
+  #countSent(text: string, message: object | string): void {
+    this.#counters.sent++;
+    if (text !== this.#lastText) {
+      this.#lastText = text;
+      this.#lastBytes = utf8Length(text);
+    }
+    this.#counters.bytesSent += this.#lastBytes;
+    if (
+      typeof message === "object" && (message as ErrorMessage).type === "error"
+    ) {
+      this.#count(this.#counters.errors, (message as ErrorMessage).code);
+    }
+  }
+
+  #count(map: Map<string, number>, key: unknown): void {
+    const label = String(key ?? "none");
+    map.set(label, (map.get(label) ?? 0) + 1);
   }
 
   #closeSlow(socket: WebSocket): void {
@@ -790,11 +1386,14 @@ export class EvrmoreWebSocketServer<
   broadcast(topic: string, message: object): Promise<void> {
     const subscribers = this.subscriptions.get(topic);
     if (subscribers === undefined || subscribers.size === 0) {
-      return Promise.resolve();
+      return RESOLVED;
     }
     const text = serialize(message);
     this.#stats.broadcasts++;
-    for (const socket of [...subscribers]) {
+    this.#count(this.#counters.broadcasts, topic);
+    // The set itself, not a copy: deleting the entry being visited (a
+    // closed or slow client) is safe while iterating a Set.
+    for (const socket of subscribers) {
       if (socket.readyState !== WebSocket.OPEN) {
         if (socket.readyState !== WebSocket.CONNECTING) {
           subscribers.delete(socket);
@@ -803,7 +1402,7 @@ export class EvrmoreWebSocketServer<
       }
       this.#send(socket, text);
     }
-    return Promise.resolve();
+    return RESOLVED;
   }
 
   // -------------------------------------------------------------------------
@@ -851,6 +1450,12 @@ export class EvrmoreWebSocketServer<
           );
           return true;
         }
+        if (parsed.kind === "subscribe" && parsed.since !== undefined) {
+          // Until the replay: the blocks announced meanwhile are in it.
+          set.delete(socket);
+          await this.#subscribeSince(socket, set, parsed.since, parsed.id);
+          return true;
+        }
         if (parsed.kind === "subscribe") {
           if (
             this.#clients.has(socket) || socket.readyState === WebSocket.OPEN
@@ -890,6 +1495,7 @@ export class EvrmoreWebSocketServer<
     id: WebSocketMessageId | undefined,
   ): Promise<void> {
     if (isDenied(command) || !this.#allowed.has(command)) {
+      this.#count(this.#counters.commands, "not_allowed");
       this.#send(
         socket,
         errorMessage(
@@ -902,6 +1508,7 @@ export class EvrmoreWebSocketServer<
     }
     const state = this.#clients.get(socket) ?? { pending: 0 };
     if (state.pending >= this.#maxPendingCommands) {
+      this.#count(this.#counters.commands, "too_many_requests");
       this.#send(
         socket,
         errorMessage(
@@ -928,8 +1535,17 @@ export class EvrmoreWebSocketServer<
     let text: string;
     try {
       text = serialize(answer);
+      this.#count(
+        this.#counters.commands,
+        answer.type === "result" ? "ok" : "error",
+      );
+      if (answer.type === "error") {
+        this.#count(this.#counters.errors, answer.code);
+      }
     } catch (cause) {
       this.#report(cause);
+      this.#count(this.#counters.commands, "error");
+      this.#count(this.#counters.errors, "internal_error");
       text = serialize(
         errorMessage(
           "internal_error",
@@ -1007,12 +1623,29 @@ export class EvrmoreWebSocketServer<
         this.#unsubscribers.push(remove as () => void);
       }
     };
-    add(zmq.on("rawtx", (n) => this.#onRawTx(n)));
-    add(zmq.on("rawblock", (n) => this.#onRawBlock(n)));
-    add(zmq.on("hashblock", (n) => this.#onHashBlock(n)));
-    add(zmq.on("gap", () => this.#scheduleMempool()));
+    const zmqCount = this.#counters.zmq;
+    add(zmq.on("rawtx", (n) => {
+      this.#count(zmqCount, "rawtx");
+      this.#onRawTx(n);
+    }));
+    add(zmq.on("rawblock", (n) => {
+      this.#count(zmqCount, "rawblock");
+      this.#onRawBlock(n);
+    }));
+    add(zmq.on("hashblock", (n) => {
+      this.#count(zmqCount, "hashblock");
+      this.#onHashBlock(n);
+    }));
+    add(zmq.on("gap", (gap) => {
+      this.#scheduleMempool();
+      if (isBlockTopic(gap?.topic)) this.#scheduleSync();
+    }));
+    add(zmq.on("restart", (restart) => {
+      if (isBlockTopic(restart?.topic)) this.#scheduleSync();
+    }));
     add(zmq.on("connect", () => {
       this.#zmqState = "connected";
+      this.#scheduleSync();
     }));
     add(zmq.on("disconnect", () => {
       this.#zmqState = "disconnected";
@@ -1047,7 +1680,7 @@ export class EvrmoreWebSocketServer<
       this.#pendingHashBlocks.delete(block.hash);
     }
     if (!this.#markBlock(block.hash)) return;
-    this.#track(this.handleBlock(notification));
+    this.#queueBlock(notification);
     this.#scheduleMempool();
   }
 
@@ -1058,7 +1691,7 @@ export class EvrmoreWebSocketServer<
     const timer = setTimeout(() => {
       this.#pendingHashBlocks.delete(hash);
       if (!this.#markBlock(hash)) return;
-      this.#track(this.handleBlock(notification));
+      this.#queueBlock(notification);
       this.#scheduleMempool();
     }, this.#hashBlockDelay);
     this.#pendingHashBlocks.set(hash, timer);
@@ -1088,6 +1721,109 @@ export class EvrmoreWebSocketServer<
     return true;
   }
 
+  // -------------------------------------------------------------------------
+  // Block continuity: one block job at a time, holes filled from RPC
+
+  #newContinuity(maxBackfill: number, maxReplay: number): BlockContinuity {
+    return new BlockContinuity({
+      call: (method, params) =>
+        this.rpcClient.call(method, params, { signal: this.#abort.signal }),
+      network: () => {
+        const network = (this.zmqClient as { network?: unknown }).network;
+        return network === "main" || network === "test" ||
+            network === "regtest"
+          ? network satisfies Network
+          : undefined;
+      },
+      announce: async (notification) => {
+        const hash = notification.block?.hash ?? notification.hex;
+        const pending = this.#pendingHashBlocks.get(hash);
+        if (pending !== undefined) {
+          clearTimeout(pending);
+          this.#pendingHashBlocks.delete(hash);
+        }
+        this.#markBlock(hash);
+        await this.handleBlock(notification);
+        return notificationBlockData(notification) ??
+          (this.#lastBlock?.hash === hash ? this.#lastBlock : undefined);
+      },
+      reorg: (message) => this.broadcast("blocks", message),
+      report: (cause) => this.#report(cause),
+      aborted: () => this.#abort.signal.aborted,
+    }, {
+      maxBackfill,
+      maxReplay,
+      window: Math.max(SEEN_BLOCKS, Math.min(maxReplay, 100000)),
+    });
+  }
+
+  #queueBlock(notification: ZMQNotification): void {
+    this.#track(
+      this.#continuity.enqueue(() => this.#continuity.connect(notification)),
+    );
+  }
+
+  #scheduleSync(): void {
+    if (this.#abort.signal.aborted || this.#http === undefined) return;
+    this.#track(this.#continuity.scheduleSync());
+  }
+
+  /**
+   * Subscribes a client to `blocks` from a cursor: in the block queue (so
+   * no block goes out between the replay and the live stream), answers
+   * success, replays the blocks after the cursor, then adds the client.
+   */
+  async #subscribeSince(
+    socket: WebSocket,
+    set: Set<WebSocket>,
+    since: number | string,
+    id: WebSocketMessageId | undefined,
+  ): Promise<void> {
+    await this.#continuity.enqueue(async () => {
+      let plan;
+      try {
+        plan = await this.#continuity.replay(since);
+      } catch (cause) {
+        if (this.#abort.signal.aborted) return;
+        let code: WebSocketErrorCode = "internal_error";
+        if (cause instanceof TimeoutError) code = "timeout";
+        else if (
+          cause instanceof AuthError || cause instanceof ConnectionError
+        ) code = "node_unavailable";
+        else this.#report(cause);
+        this.#send(
+          socket,
+          errorMessage(
+            code,
+            code === "internal_error"
+              ? "Cannot subscribe to blocks: cannot replay the blocks"
+              : "Cannot subscribe to blocks: node unavailable",
+            { id },
+          ),
+        );
+        return;
+      }
+      if ("error" in plan) {
+        this.#send(socket, errorMessage(plan.error, plan.message, { id }));
+        return;
+      }
+      if (socket.readyState !== WebSocket.OPEN) return;
+      const answer: SubscriptionMessage = withId({
+        type: "subscription",
+        status: "success",
+        topic: "blocks",
+        action: "subscribe",
+      }, id);
+      this.#send(socket, answer);
+      if (plan.reorg !== undefined) this.#send(socket, plan.reorg);
+      for (const data of plan.blocks) {
+        const message: BlockMessage = { type: "block", data };
+        this.#send(socket, message);
+      }
+      set.add(socket);
+    });
+  }
+
   /**
    * Announces a new block: called once per block, with its `rawblock`
    * notification (`notification.block` decoded) or, when no `rawblock`
@@ -1097,6 +1833,12 @@ export class EvrmoreWebSocketServer<
    * Transactions of the block not announced yet (missed in the mempool) go
    * through {@linkcode handleTransaction} first, then the `block` message is
    * broadcast.
+   *
+   * Calls are serialized, in chain order: blocks ZMQ missed (gaps,
+   * publisher restarts, a reorg's new branch) are fetched from RPC and come
+   * here first, as `rawblock` notifications with `sequence` -1 (a `reorg`
+   * message precedes a new branch). The server tracks the announced chain
+   * itself, so an override need not call `super` for continuity.
    *
    * @param notification The block's notification.
    */
@@ -1223,6 +1965,10 @@ export class EvrmoreWebSocketServer<
   }
 }
 
+function isBlockTopic(topic: unknown): boolean {
+  return topic === "hashblock" || topic === "rawblock";
+}
+
 function withId<T extends object>(
   message: T,
   id: WebSocketMessageId | undefined,
@@ -1260,7 +2006,32 @@ function bigintReplacer(_key: string, value: unknown): unknown {
 }
 
 function serialize(message: object): string {
-  return JSON.stringify(message, bigintReplacer);
+  // V8's replacer-free fast path first: a replacer is a JS call per value.
+  // Only a bigint (or a cycle, which fails again) reaches the slow path.
+  try {
+    return JSON.stringify(message);
+  } catch (error) {
+    if (!(error instanceof TypeError)) throw error;
+    return JSON.stringify(message, bigintReplacer);
+  }
+}
+
+/** The UTF-8 length of a string, without encoding it. */
+function utf8Length(text: string): number {
+  let bytes = text.length;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 0x80) continue;
+    if (code < 0x800) bytes += 1;
+    else if (code >= 0xd800 && code <= 0xdbff && i + 1 < text.length) {
+      const next = text.charCodeAt(i + 1);
+      if (next >= 0xdc00 && next <= 0xdfff) {
+        bytes += 2; // 4 bytes for 2 units.
+        i++;
+      } else bytes += 2;
+    } else bytes += 2;
+  }
+  return bytes;
 }
 
 function errorText(cause: unknown): string {

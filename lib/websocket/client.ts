@@ -12,6 +12,7 @@ export {
   WebSocketRequestError,
   type WebSocketRequestErrorOptions,
   type WebSocketRequestOptions,
+  type WebSocketSubscribeOptions,
 } from "./_client.ts";
 export type {
   AssetEventData,
@@ -19,6 +20,7 @@ export type {
   AssetMessage,
   BlockData,
   BlockMessage,
+  BlockPointer,
   CommandRequest,
   CustomServerMessage,
   ErrorMessage,
@@ -26,6 +28,8 @@ export type {
   MempoolMessage,
   PingRequest,
   PongMessage,
+  ReorgData,
+  ReorgMessage,
   ResultMessage,
   SubscribeRequest,
   SubscriptionMessage,

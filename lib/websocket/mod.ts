@@ -47,6 +47,7 @@ export {
   WebSocketRequestError,
   type WebSocketRequestErrorOptions,
   type WebSocketRequestOptions,
+  type WebSocketSubscribeOptions,
 } from "./_client.ts";
 export type {
   AssetEventData,
@@ -54,6 +55,7 @@ export type {
   AssetMessage,
   BlockData,
   BlockMessage,
+  BlockPointer,
   CommandRequest,
   CustomServerMessage,
   ErrorMessage,
@@ -61,6 +63,8 @@ export type {
   MempoolMessage,
   PingRequest,
   PongMessage,
+  ReorgData,
+  ReorgMessage,
   ResultMessage,
   SubscribeRequest,
   SubscriptionMessage,

@@ -117,6 +117,73 @@ export interface BlockMessage {
 }
 
 /**
+ * A block by hash and height: the tips of a `reorg` message.
+ *
+ * @example
+ * ```ts
+ * import type { BlockPointer } from "@evrmore/rpc";
+ *
+ * const tip: BlockPointer = { hash: "00000000000000000000000000000000000000000000000000000000000000ab", height: 7 };
+ * console.log(tip.height); // 7
+ * ```
+ */
+export interface BlockPointer {
+  /** Block hash. */
+  hash: string;
+  /** Block height. */
+  height: number;
+}
+
+/**
+ * The `data` of a `reorg` message.
+ *
+ * @example
+ * ```ts
+ * import type { ReorgData } from "@evrmore/rpc";
+ *
+ * const data: ReorgData = {
+ *   fork_height: 5,
+ *   fork_hash: "00000000000000000000000000000000000000000000000000000000000000a5",
+ *   old_tip: { hash: "00000000000000000000000000000000000000000000000000000000000000a7", height: 7 },
+ *   new_tip: { hash: "00000000000000000000000000000000000000000000000000000000000000b8", height: 8 },
+ * };
+ * console.log(data.fork_height); // 5
+ * ```
+ */
+export interface ReorgData {
+  /** Height of the last block both branches share. */
+  fork_height: number;
+  /** Hash of that block. */
+  fork_hash: string;
+  /** The tip announced before (now off the active chain). */
+  old_tip: BlockPointer;
+  /** The new branch's block whose arrival revealed the reorganization. */
+  new_tip: BlockPointer;
+}
+
+/**
+ * The chain was reorganized: the blocks announced above `fork_height` are
+ * no longer in the active chain. Sent on the `blocks` topic just before the
+ * new branch's `block` messages (from `fork_height + 1`, in height order).
+ *
+ * @example
+ * ```ts
+ * import type { ReorgMessage } from "@evrmore/rpc";
+ *
+ * const message: ReorgMessage = JSON.parse(
+ *   '{"type":"reorg","data":{"fork_height":5,"fork_hash":"a5","old_tip":{"hash":"a7","height":7},"new_tip":{"hash":"b6","height":6}}}',
+ * );
+ * console.log(message.data.old_tip.height - message.data.fork_height); // 2 blocks replaced
+ * ```
+ */
+export interface ReorgMessage {
+  /** Message type. */
+  type: "reorg";
+  /** Where the branches fork, and both tips. */
+  data: ReorgData;
+}
+
+/**
  * The `data` of a `transaction` message.
  *
  * @example
@@ -329,7 +396,13 @@ export type WebSocketErrorCode =
   | "message_too_large"
   | "node_unavailable"
   | "timeout"
-  | "internal_error";
+  | "internal_error"
+  | "unknown_cursor"
+  | "cursor_too_old"
+  | "rate_limited"
+  | "unauthorized"
+  | "origin_not_allowed"
+  | "too_many_connections";
 
 /**
  * Something went wrong; the connection stays open unless said otherwise.
@@ -402,6 +475,7 @@ export interface PongMessage {
  */
 export type WebSocketServerMessage =
   | BlockMessage
+  | ReorgMessage
   | TransactionMessage
   | AssetMessage
   | MempoolMessage
@@ -436,7 +510,8 @@ export interface CustomServerMessage {
  * import type { SubscribeRequest } from "@evrmore/rpc";
  *
  * const request: SubscribeRequest = { action: "subscribe", topic: "blocks", id: 1 };
- * console.log(JSON.stringify(request));
+ * const resume: SubscribeRequest = { action: "subscribe", topic: "blocks", since: 1234 };
+ * console.log(JSON.stringify(request), JSON.stringify(resume));
  * ```
  */
 export interface SubscribeRequest {
@@ -444,6 +519,12 @@ export interface SubscribeRequest {
   action: "subscribe";
   /** Topic to subscribe to. */
   topic: string;
+  /**
+   * `blocks` only: a cursor, the height or hash of the last block the
+   * client has. The server first replays the active chain's blocks after
+   * it, then goes on live (errors `unknown_cursor`, `cursor_too_old`).
+   */
+  since?: number | string;
   /** Echoed in the answer. */
   id?: WebSocketMessageId;
 }
