@@ -36,6 +36,7 @@ export {
   type WebSocketRequestErrorOptions,
   type WebSocketRequestOptions,
   type WebSocketSubscribeOptions,
+  type WebSocketUnsubscribeOptions,
 } from "./lib/websocket/_client.ts";
 export type {
   AssetEventData,
@@ -61,6 +62,7 @@ export type {
   UnsubscribeRequest,
   WebSocketClientMessage,
   WebSocketErrorCode,
+  WebSocketFilter,
   WebSocketMessageId,
   WebSocketServerMessage,
   WebSocketTopic,

@@ -205,9 +205,11 @@ export {
   type TransactionMessage,
   type UnsubscribeRequest,
   WEBSOCKET_TOPICS,
+  type WebSocketBroadcastMatch,
   type WebSocketClientMessage,
   type WebSocketClientState,
   type WebSocketErrorCode,
+  type WebSocketFilter,
   type WebSocketMessageId,
   WebSocketRequestError,
   type WebSocketRequestErrorOptions,
@@ -221,6 +223,7 @@ export {
   type WebSocketServerZmqEvents,
   type WebSocketSubscribeOptions,
   type WebSocketTopic,
+  type WebSocketUnsubscribeOptions,
 } from "./lib/websocket/mod.ts";
 
 export type {

@@ -13,7 +13,11 @@ import {
   RpcError,
   TimeoutError,
 } from "../errors.ts";
-import { normalizeTopic, parseServerMessage } from "./_protocol.ts";
+import {
+  FilterSchema,
+  normalizeTopic,
+  parseServerMessage,
+} from "./_protocol.ts";
 import type {
   AssetEventData,
   AssetMessage,
@@ -27,6 +31,7 @@ import type {
   ReorgMessage,
   TransactionData,
   TransactionMessage,
+  WebSocketFilter,
   WebSocketMessageId,
   WebSocketServerMessage,
 } from "./types.ts";
@@ -126,6 +131,32 @@ export interface WebSocketSubscribeOptions extends WebSocketRequestOptions {
    * received (or from this cursor when none came).
    */
   since?: number | string;
+  /**
+   * `assets` and `transactions` only: receive only the matching events
+   * (`{asset: "NAME"}`, `{address: "..."}`). Each filter is a subscription
+   * of its own, remembered and subscribed again after a reconnection; an
+   * unfiltered subscription to the same topic still receives everything.
+   */
+  filter?: WebSocketFilter;
+}
+
+/**
+ * Options of {@linkcode EvrmoreWebSocketClient.unsubscribe}.
+ *
+ * @example Drop one filter, keep the others
+ * ```ts
+ * import type { WebSocketUnsubscribeOptions } from "@evrmore/rpc";
+ *
+ * const options: WebSocketUnsubscribeOptions = { filter: { asset: "MYASSET" } };
+ * console.log(JSON.stringify(options.filter)); // {"asset":"MYASSET"}
+ * ```
+ */
+export interface WebSocketUnsubscribeOptions extends WebSocketRequestOptions {
+  /**
+   * Remove only this filter of the topic; without it, the whole topic is
+   * unsubscribed (its filters too).
+   */
+  filter?: WebSocketFilter;
 }
 
 /**
@@ -291,6 +322,8 @@ export class EvrmoreWebSocketClient<
   #socket: WebSocket | undefined;
   #connecting: Promise<void> | undefined;
   #topics = new Set<string>();
+  /** Filtered subscriptions, by `filterKey`. */
+  #filters = new Map<string, { topic: string; filter: WebSocketFilter }>();
   #lastBlock: BlockPointer | undefined;
   #cursor: number | string | undefined;
   #queue: Array<WebSocketServerMessage | Custom> = [];
@@ -382,6 +415,14 @@ export class EvrmoreWebSocketClient<
   /** The topics subscribed to (subscribed again after a reconnection). */
   get topics(): string[] {
     return [...this.#topics];
+  }
+
+  /** The filtered subscriptions (subscribed again after a reconnection). */
+  get filters(): Array<{ topic: string; filter: WebSocketFilter }> {
+    return [...this.#filters.values()].map(({ topic, filter }) => ({
+      topic,
+      filter: { ...filter },
+    }));
   }
 
   /**
@@ -497,10 +538,24 @@ export class EvrmoreWebSocketClient<
    * await client.subscribe("blocks", { since: 1200 }); // blocks 1201.. first, then live ones
    * ```
    *
+   * @example Only one asset's events, and the payments to one address
+   * ```ts ignore
+   * import { EvrmoreWebSocketClient } from "@evrmore/rpc/client";
+   *
+   * await using client = new EvrmoreWebSocketClient({ uri: "ws://localhost:8765" });
+   * await client.connect();
+   * await client.subscribe("assets", { filter: { asset: "MYASSET" } });
+   * await client.subscribe("transactions", {
+   *   filter: { address: "EXhPvjB4bG8VhFuYrUXk4uMBiJ8X7Cr5dW" },
+   * });
+   * ```
+   *
    * @param topic The topic.
-   * @param options Signal, timeout, and for `blocks` a `since` cursor.
-   * @throws {WebSocketRequestError} When the server refuses the topic or the
-   * cursor (`unknown_cursor`, `cursor_too_old`).
+   * @param options Signal, timeout, for `blocks` a `since` cursor, for
+   * `assets` and `transactions` a `filter`.
+   * @throws {WebSocketRequestError} When the server refuses the topic, the
+   * cursor (`unknown_cursor`, `cursor_too_old`) or the filter
+   * (`invalid_message`, `too_many_filters`).
    * @throws {ConnectionError} When not connected.
    */
   async subscribe(
@@ -516,6 +571,24 @@ export class EvrmoreWebSocketClient<
       throw new TypeError(
         "Cannot subscribe: since must be a block height or a block hash",
       );
+    }
+    const filter = options?.filter;
+    if (filter !== undefined) {
+      checkFilter(filter);
+      const key = filterKey(topic, filter);
+      this.#filters.set(key, { topic, filter: { ...filter } });
+      try {
+        await this.#request(
+          "subscribe",
+          topic,
+          { action: "subscribe", topic, filter },
+          options,
+        );
+      } catch (error) {
+        if (error instanceof WebSocketRequestError) this.#filters.delete(key);
+        throw error;
+      }
+      return;
     }
     this.#topics.add(topic);
     try {
@@ -535,17 +608,33 @@ export class EvrmoreWebSocketClient<
   }
 
   /**
-   * Unsubscribes from a topic; resolves on the server's answer.
+   * Unsubscribes from a topic (and all its filters), or with `filter` from
+   * that filter only; resolves on the server's answer.
    *
    * @param topic The topic.
-   * @param options Signal and timeout.
+   * @param options Signal, timeout, and the filter to remove.
    */
   async unsubscribe(
     topic: string,
-    options?: WebSocketRequestOptions,
+    options?: WebSocketUnsubscribeOptions,
   ): Promise<void> {
     checkTopic(topic);
+    const filter = options?.filter;
+    if (filter !== undefined) {
+      checkFilter(filter);
+      this.#filters.delete(filterKey(topic, filter));
+      await this.#request(
+        "unsubscribe",
+        topic,
+        { action: "unsubscribe", topic, filter },
+        options,
+      );
+      return;
+    }
     this.#topics.delete(topic);
+    for (const [key, entry] of this.#filters) {
+      if (sameTopic(entry.topic, topic)) this.#filters.delete(key);
+    }
     if (isBlocks(topic)) this.#cursor = undefined;
     await this.#request(
       "unsubscribe",
@@ -793,6 +882,15 @@ export class EvrmoreWebSocketClient<
     });
     this.#startHeartbeat();
     for (const topic of this.#topics) this.#resubscribe(topic);
+    for (const [key, { topic, filter }] of this.#filters) {
+      this.#request("subscribe", topic, { action: "subscribe", topic, filter })
+        .catch((error) => {
+          if (error instanceof WebSocketRequestError) {
+            this.#filters.delete(key);
+          }
+          this.#report(error);
+        });
+    }
   }
 
   /** Subscribes again after a reconnection; `blocks` from the last block had. */
@@ -1126,6 +1224,22 @@ function sameTopic(a: string, b: string): boolean {
 
 function isBlocks(topic: string): boolean {
   return normalizeTopic(topic) === "blocks";
+}
+
+function checkFilter(filter: unknown): void {
+  if (!FilterSchema.safeParse(filter).success) {
+    throw new TypeError(
+      'Cannot subscribe: filter must be {asset: "NAME"} or {address: "ADDRESS"}',
+    );
+  }
+}
+
+/** One key per filtered subscription (topic aliases share it). */
+function filterKey(topic: string, filter: WebSocketFilter): string {
+  const canonical = normalizeTopic(topic) ?? topic;
+  return "asset" in filter
+    ? `${canonical}\nasset\n${filter.asset}`
+    : `${canonical}\naddress\n${filter.address}`;
 }
 
 function checkTopic(topic: string): void {

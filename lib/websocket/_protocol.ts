@@ -32,6 +32,7 @@ import type {
   TransactionMessage,
   UnsubscribeRequest,
   WebSocketErrorCode,
+  WebSocketFilter,
   WebSocketMessageId,
   WebSocketServerMessage,
   WebSocketTopic,
@@ -136,12 +137,37 @@ export const MempoolMessageSchema = z.object({
   data: MempoolDataSchema,
 });
 
+/**
+ * An asset name as the node allows it, roughly: `A-Z 0-9 . _`, an optional
+ * `#` (qualifier) or `$` (restricted) prefix, `/` sub-assets, `#` unique
+ * tags, `~` message channels, an optional `!` (owner token) suffix; at most
+ * 32 characters.
+ */
+export const AssetNameSchema = z.string().min(1).max(32).regex(
+  /^[#$]?[A-Z0-9._]+(?:[/#~][A-Za-z0-9._@$%&*()[\]{}?:-]+)*!?$/,
+);
+
+/** A base58 address: 26 to 35 characters of the base58 alphabet. */
+export const AddressSchema = z.string().regex(
+  /^[1-9A-HJ-NP-Za-km-z]{26,35}$/,
+);
+
+/**
+ * A subscription filter: `{"asset":NAME}` (the `assets` topic) or
+ * `{"address":ADDRESS}` (`assets` and `transactions`).
+ */
+export const FilterSchema = z.union([
+  z.strictObject({ asset: AssetNameSchema }),
+  z.strictObject({ address: AddressSchema }),
+]);
+
 /** `{"type":"subscription","status":"success","topic":...,"action":...}`. */
 export const SubscriptionMessageSchema = z.object({
   type: z.literal("subscription"),
   status: z.literal("success"),
   topic: z.string(),
   action: z.enum(["subscribe", "unsubscribe"]).exactOptional(),
+  filter: FilterSchema.exactOptional(),
   id,
 });
 
@@ -190,18 +216,23 @@ export const BlockCursorSchema = z.union([
   z.string().regex(/^[0-9a-fA-F]{64}$/),
 ]);
 
-/** `{"action":"subscribe","topic":...}`, with an optional `since` cursor. */
+/**
+ * `{"action":"subscribe","topic":...}`, with an optional `since` cursor or
+ * `filter`.
+ */
 export const SubscribeRequestSchema = z.object({
   action: z.literal("subscribe"),
   topic: z.string(),
   since: BlockCursorSchema.exactOptional(),
+  filter: FilterSchema.exactOptional(),
   id,
 });
 
-/** `{"action":"unsubscribe","topic":...}`. */
+/** `{"action":"unsubscribe","topic":...}`, with an optional `filter`. */
 export const UnsubscribeRequestSchema = z.object({
   action: z.literal("unsubscribe"),
   topic: z.string(),
+  filter: FilterSchema.exactOptional(),
   id,
 });
 
@@ -245,6 +276,7 @@ export type _SchemaChecks = [
   Check<Equal<z.infer<typeof PingRequestSchema>, PingRequest>>,
   Check<Equal<z.infer<typeof CommandRequestSchema>, CommandRequest>>,
   Check<Equal<z.infer<typeof MessageIdSchema>, WebSocketMessageId>>,
+  Check<Equal<z.infer<typeof FilterSchema>, WebSocketFilter>>,
 ];
 
 // ---------------------------------------------------------------------------
@@ -344,7 +376,25 @@ export function assetEventType(
 
 /** One asset data per asset output of a decoded transaction, in output order. */
 export function assetEvents(tx: DecodedTransaction): AssetEventData[] {
-  const events: AssetEventData[] = [];
+  return assetOutputs(tx).map((output) => output.data);
+}
+
+/** An asset event with the addresses its output pays (for filters). */
+export interface AssetOutput {
+  /** The asset message data. */
+  data: AssetEventData;
+  /** The output's `scriptPubKey.addresses` (empty when none). */
+  addresses: readonly string[];
+}
+
+const NO_ADDRESSES: readonly string[] = Object.freeze([]);
+
+/**
+ * One asset event per asset output of a decoded transaction, in output
+ * order, with the addresses each output pays.
+ */
+export function assetOutputs(tx: DecodedTransaction): AssetOutput[] {
+  const events: AssetOutput[] = [];
   for (const output of tx.vout) {
     const script = output.scriptPubKey;
     const asset = script?.asset;
@@ -352,13 +402,32 @@ export function assetEvents(tx: DecodedTransaction): AssetEventData[] {
     const type = assetEventType(script.type, asset.name);
     if (type === undefined || typeof asset.amount !== "number") continue;
     events.push({
-      txid: tx.txid,
-      asset: asset.name,
-      amount: asset.amount,
-      type,
+      data: {
+        txid: tx.txid,
+        asset: asset.name,
+        amount: asset.amount,
+        type,
+      },
+      addresses: Array.isArray(script.addresses)
+        ? script.addresses
+        : NO_ADDRESSES,
     });
   }
   return events;
+}
+
+/**
+ * The addresses a decoded transaction's outputs pay (inputs are not
+ * included: their addresses would need the spent outputs).
+ */
+export function outputAddresses(tx: DecodedTransaction): string[] {
+  const out = new Set<string>();
+  for (const output of tx.vout) {
+    const addresses = output.scriptPubKey?.addresses;
+    if (!Array.isArray(addresses)) continue;
+    for (const address of addresses) out.add(address);
+  }
+  return [...out];
 }
 
 /**
@@ -399,11 +468,15 @@ export type ParsedClientMessage =
     topic: WebSocketTopic;
     /** `blocks` only: replay the blocks after this height or (lowercase) hash. */
     since?: number | string;
+    /** `assets` and `transactions` only: deliver only the matching events. */
+    filter?: WebSocketFilter;
     id?: WebSocketMessageId;
   }
   | {
     kind: "unsubscribe";
     topic: WebSocketTopic;
+    /** Remove only this filter (else the whole topic). */
+    filter?: WebSocketFilter;
     id?: WebSocketMessageId;
   }
   | { kind: "ping"; id?: WebSocketMessageId }
@@ -470,13 +543,13 @@ export function parseClientMessage(
         : UnsubscribeRequestSchema;
       const parsed = schema.safeParse(object);
       if (!parsed.success) {
-        const sinceBad = parsed.error.issues.some((issue) =>
-          issue.path[0] === "since"
-        );
+        const bad = parsed.error.issues[0]?.path[0];
         return fail(
           "invalid_message",
-          sinceBad
+          bad === "since"
             ? `Cannot ${action}: "since" must be a block height (an integer >= 0) or a block hash (64 hex digits)`
+            : bad === "filter"
+            ? `Cannot ${action}: "filter" must be {"asset":NAME} (A-Z 0-9 . _ and the node's prefixes and suffixes, at most 32 characters) or {"address":ADDRESS} (base58, 26 to 35 characters)`
             : `Cannot ${action}: "topic" must be a string`,
           messageId,
         );
@@ -490,6 +563,24 @@ export function parseClientMessage(
           } (topics: ${TOPICS.join(", ")})`,
           messageId,
         );
+      }
+      const filter = parsed.data.filter;
+      if (filter !== undefined) {
+        if (topic !== "assets" && topic !== "transactions") {
+          return fail(
+            "invalid_message",
+            `Cannot ${action}: "filter" is only supported on the assets and transactions topics`,
+            messageId,
+          );
+        }
+        if (topic === "transactions" && "asset" in filter) {
+          return fail(
+            "invalid_message",
+            `Cannot ${action}: the transactions topic is filtered by address only`,
+            messageId,
+          );
+        }
+        return withId({ kind: action, topic, filter });
       }
       const since = "since" in parsed.data ? parsed.data.since : undefined;
       if (since !== undefined) {

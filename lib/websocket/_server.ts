@@ -46,11 +46,12 @@ import {
   dashboardPage,
 } from "./_dashboard.ts";
 import {
-  assetEvents,
+  assetOutputs,
   blockData,
   blockDataFromRpc,
   errorMessage,
   mempoolData,
+  outputAddresses,
   parseClientMessage,
   sanitizeNodeMessage,
   TOPICS,
@@ -68,8 +69,33 @@ import type {
   SubscriptionMessage,
   TransactionMessage,
   WebSocketErrorCode,
+  WebSocketFilter,
   WebSocketMessageId,
 } from "./types.ts";
+
+/**
+ * What a broadcast event is about, for the clients that subscribed with a
+ * filter: an `asset` event's asset name, the addresses its output (or a
+ * transaction's outputs) pays. Without it, only the unfiltered subscribers
+ * of the topic receive the message.
+ *
+ * @example
+ * ```ts
+ * import type { WebSocketBroadcastMatch } from "@evrmore/rpc";
+ *
+ * const match: WebSocketBroadcastMatch = {
+ *   asset: "MYASSET",
+ *   addresses: ["EXhPvjB4bG8VhFuYrUXk4uMBiJ8X7Cr5dW"],
+ * };
+ * console.log(match.asset); // "MYASSET"
+ * ```
+ */
+export interface WebSocketBroadcastMatch {
+  /** The asset name (matched exactly against `{"asset":...}` filters). */
+  asset?: string;
+  /** The addresses paid (matched against `{"address":...}` filters). */
+  addresses?: readonly string[];
+}
 
 /**
  * Options the server passes to {@linkcode WebSocketServerRpc.call}.
@@ -242,6 +268,11 @@ export interface EvrmoreWebSocketServerOptions<
   maxBufferedAmount?: number;
   /** Commands a client may have running at once (default 16). */
   maxPendingCommands?: number;
+  /**
+   * Subscription filters a client may hold, all topics together; more are
+   * refused with `too_many_filters` (default 16).
+   */
+  maxFiltersPerClient?: number;
   /** Most clients connected at once; more get HTTP 503 (default 10000). */
   maxClients?: number;
   /** Least time between two `getmempoolinfo` calls, in ms (default 1000). */
@@ -397,6 +428,7 @@ const DEFAULTS = {
   maxMessageSize: 65536,
   maxBufferedAmount: 4 * 1024 * 1024,
   maxPendingCommands: 16,
+  maxFiltersPerClient: 16,
   maxClients: 10000,
   mempoolInterval: 1000,
   seenTransactions: 100000,
@@ -405,6 +437,26 @@ const DEFAULTS = {
   maxReplayBlocks: 1000,
   maxMessagesPerSecond: 100,
 } as const;
+
+/** Filtered subscribers of a topic: asset name / address → sockets. */
+interface FilterIndex {
+  asset: Map<string, Set<WebSocket>>;
+  address: Map<string, Set<WebSocket>>;
+}
+
+/** One filter of a client's. */
+interface IndexedFilter {
+  key: string;
+  topic: string;
+  kind: "asset" | "address";
+  value: string;
+}
+
+function indexedFilter(topic: string, filter: WebSocketFilter): IndexedFilter {
+  const kind = "asset" in filter ? "asset" : "address";
+  const value = "asset" in filter ? filter.asset : filter.address;
+  return { key: `${topic}\n${kind}\n${value}`, topic, kind, value };
+}
 
 const SEEN_BLOCKS = 1000;
 /** Returned by `broadcast()`: it never waits, so one settled promise serves. */
@@ -473,7 +525,11 @@ export class EvrmoreWebSocketServer<
   readonly rpcClient: R;
   /** The ZMQ client given to the constructor. */
   readonly zmqClient: WebSocketServerZmq;
-  /** Subscribers of each standard topic (`blocks`, `transactions`, `assets`, `mempool`). */
+  /**
+   * Unfiltered subscribers of each standard topic (`blocks`,
+   * `transactions`, `assets`, `mempool`); clients subscribed with filters
+   * only are kept apart.
+   */
   readonly subscriptions: Map<string, Set<WebSocket>>;
 
   #host: string;
@@ -484,6 +540,11 @@ export class EvrmoreWebSocketServer<
   #maxMessageSize: number;
   #maxBufferedAmount: number;
   #maxPendingCommands: number;
+  #maxFilters: number;
+  /** Filtered subscribers: topic → asset name / address → sockets. */
+  #filterIndex = new Map<string, FilterIndex>();
+  /** Each filtered client's filters, by key (see `indexedFilter`). */
+  #clientFilters = new Map<WebSocket, Map<string, IndexedFilter>>();
   #maxClients: number;
   #mempoolInterval: number;
   #seenLimit: number;
@@ -603,6 +664,13 @@ export class EvrmoreWebSocketServer<
       "maxBufferedAmount",
       options.maxBufferedAmount,
       DEFAULTS.maxBufferedAmount,
+      0,
+      Number.MAX_SAFE_INTEGER,
+    );
+    this.#maxFilters = integer(
+      "maxFiltersPerClient",
+      options.maxFiltersPerClient,
+      DEFAULTS.maxFiltersPerClient,
       0,
       Number.MAX_SAFE_INTEGER,
     );
@@ -839,6 +907,8 @@ export class EvrmoreWebSocketServer<
     this.#clients.clear();
     this.#clientsPerIp.clear();
     for (const set of this.subscriptions.values()) set.clear();
+    this.#filterIndex.clear();
+    this.#clientFilters.clear();
     this.#lastMempool = undefined;
     this.#mempoolDirty = false;
   }
@@ -1114,7 +1184,7 @@ export class EvrmoreWebSocketServer<
       },
       {
         name: "evrmore_ws_subscriptions",
-        help: "Clients subscribed to each topic now.",
+        help: "Clients subscribed to each topic now (without a filter).",
         type: "gauge",
         samples: [...this.subscriptions].map(([topic, set]) => ({
           labels: { topic },
@@ -1319,6 +1389,108 @@ export class EvrmoreWebSocketServer<
       }
     }
     if (mempoolEmpty) this.#lastMempool = undefined;
+    this.#removeFilters(socket);
+  }
+
+  // -------------------------------------------------------------------------
+  // Filters
+
+  /**
+   * Adds a filter of a client's.
+   *
+   * @returns `false` when the client holds `maxFiltersPerClient` already.
+   */
+  #addFilter(
+    socket: WebSocket,
+    topic: string,
+    filter: WebSocketFilter,
+  ): boolean {
+    const indexed = indexedFilter(topic, filter);
+    let mine = this.#clientFilters.get(socket);
+    if (mine?.has(indexed.key)) return true;
+    if ((mine?.size ?? 0) >= this.#maxFilters) return false;
+    if (mine === undefined) {
+      mine = new Map();
+      this.#clientFilters.set(socket, mine);
+    }
+    mine.set(indexed.key, indexed);
+    let index = this.#filterIndex.get(topic);
+    if (index === undefined) {
+      index = { asset: new Map(), address: new Map() };
+      this.#filterIndex.set(topic, index);
+    }
+    const byValue = index[indexed.kind];
+    let sockets = byValue.get(indexed.value);
+    if (sockets === undefined) {
+      sockets = new Set();
+      byValue.set(indexed.value, sockets);
+    }
+    sockets.add(socket);
+    return true;
+  }
+
+  /**
+   * Removes a client's filters: one, those of a topic, or all of them.
+   */
+  #removeFilters(
+    socket: WebSocket,
+    topic?: string,
+    filter?: WebSocketFilter,
+  ): void {
+    const mine = this.#clientFilters.get(socket);
+    if (mine === undefined) return;
+    const drop = (indexed: IndexedFilter) => {
+      mine.delete(indexed.key);
+      const byValue = this.#filterIndex.get(indexed.topic)?.[indexed.kind];
+      const sockets = byValue?.get(indexed.value);
+      if (sockets === undefined) return;
+      sockets.delete(socket);
+      if (sockets.size === 0) byValue?.delete(indexed.value);
+    };
+    if (topic !== undefined && filter !== undefined) {
+      const one = mine.get(indexedFilter(topic, filter).key);
+      if (one !== undefined) drop(one);
+    } else {
+      for (const indexed of [...mine.values()]) {
+        if (topic === undefined || indexed.topic === topic) drop(indexed);
+      }
+    }
+    if (mine.size === 0) this.#clientFilters.delete(socket);
+  }
+
+  /** Whether some client filters a topic by address. */
+  #hasAddressFilters(topic: string): boolean {
+    return (this.#filterIndex.get(topic)?.address.size ?? 0) > 0;
+  }
+
+  /**
+   * The filtered subscribers an event matches, less the unfiltered ones
+   * (they receive it anyway), or `undefined` for none.
+   */
+  #matching(
+    topic: string,
+    match: WebSocketBroadcastMatch,
+    unfiltered: Set<WebSocket> | undefined,
+  ): Set<WebSocket> | undefined {
+    const index = this.#filterIndex.get(topic);
+    if (index === undefined) return undefined;
+    let out: Set<WebSocket> | undefined;
+    const add = (sockets: Set<WebSocket> | undefined) => {
+      if (sockets === undefined) return;
+      for (const socket of sockets) {
+        if (unfiltered?.has(socket)) continue;
+        (out ??= new Set()).add(socket);
+      }
+    };
+    if (match.asset !== undefined && index.asset.size > 0) {
+      add(index.asset.get(match.asset));
+    }
+    if (match.addresses !== undefined && index.address.size > 0) {
+      for (const address of match.addresses) {
+        add(index.address.get(address));
+      }
+    }
+    return out;
   }
 
   // -------------------------------------------------------------------------
@@ -1385,12 +1557,27 @@ export class EvrmoreWebSocketServer<
    * Override it to add topics (see the custom server example); unknown
    * topics are ignored.
    *
+   * Clients subscribed with a filter receive the same text when `match`
+   * matches one of their filters (once, however many match); without
+   * `match`, only the unfiltered subscribers receive it.
+   *
    * @param topic The topic (`blocks`, `transactions`, `assets`, `mempool`).
    * @param message The JSON message.
+   * @param match What the event is about, for filtered subscribers.
    */
-  broadcast(topic: string, message: object): Promise<void> {
+  broadcast(
+    topic: string,
+    message: object,
+    match?: WebSocketBroadcastMatch,
+  ): Promise<void> {
     const subscribers = this.subscriptions.get(topic);
-    if (subscribers === undefined || subscribers.size === 0) {
+    const filtered = match === undefined
+      ? undefined
+      : this.#matching(topic, match, subscribers);
+    if (
+      (subscribers === undefined || subscribers.size === 0) &&
+      filtered === undefined
+    ) {
       return RESOLVED;
     }
     const text = serialize(message);
@@ -1412,11 +1599,39 @@ export class EvrmoreWebSocketServer<
     this.#uncheckedBytes += bytes;
     const check = this.#uncheckedBytes > limit / 16;
     if (check) this.#uncheckedBytes = 0;
+    let sent = subscribers === undefined
+      ? 0
+      : this.#fanOut(subscribers, text, check, limit, false);
+    if (filtered !== undefined) {
+      sent += this.#fanOut(filtered, text, check, limit, true);
+    }
+    if (sent > 0) {
+      this.#counters.sent += sent;
+      this.#counters.bytesSent += bytes * sent;
+    }
+    return RESOLVED;
+  }
+
+  /**
+   * Sends a broadcast's text to a set of sockets (dropping the closed ones
+   * from it, and from the filters when `filtered`); returns how many were
+   * sent.
+   */
+  #fanOut(
+    subscribers: Set<WebSocket>,
+    text: string,
+    check: boolean,
+    limit: number,
+    filtered: boolean,
+  ): number {
     let sent = 0;
     for (const socket of subscribers) {
       const state = socket.readyState;
       if (state !== WebSocket.OPEN) {
-        if (state !== WebSocket.CONNECTING) subscribers.delete(socket);
+        if (state !== WebSocket.CONNECTING) {
+          subscribers.delete(socket);
+          if (filtered) this.#removeFilters(socket);
+        }
         continue;
       }
       if (check && socket.bufferedAmount > limit) {
@@ -1430,11 +1645,7 @@ export class EvrmoreWebSocketServer<
         this.#report(cause);
       }
     }
-    if (sent > 0) {
-      this.#counters.sent += sent;
-      this.#counters.bytesSent += bytes * sent;
-    }
-    return RESOLVED;
+    return sent;
   }
 
   // -------------------------------------------------------------------------
@@ -1482,6 +1693,34 @@ export class EvrmoreWebSocketServer<
           );
           return true;
         }
+        if (parsed.filter !== undefined) {
+          if (parsed.kind === "unsubscribe") {
+            this.#removeFilters(socket, parsed.topic, parsed.filter);
+          } else if (
+            (this.#clients.has(socket) ||
+              socket.readyState === WebSocket.OPEN) &&
+            !this.#addFilter(socket, parsed.topic, parsed.filter)
+          ) {
+            this.#send(
+              socket,
+              errorMessage(
+                "too_many_filters",
+                `Cannot subscribe: at most ${this.#maxFilters} filters per client`,
+                { id: parsed.id },
+              ),
+            );
+            return true;
+          }
+          const answer: SubscriptionMessage = withId({
+            type: "subscription",
+            status: "success",
+            topic: parsed.topic,
+            action: parsed.kind,
+            filter: parsed.filter,
+          }, parsed.id);
+          this.#send(socket, answer);
+          return true;
+        }
         if (parsed.kind === "subscribe" && parsed.since !== undefined) {
           // Until the replay: the blocks announced meanwhile are in it.
           set.delete(socket);
@@ -1496,6 +1735,7 @@ export class EvrmoreWebSocketServer<
           }
         } else {
           set.delete(socket);
+          this.#removeFilters(socket, parsed.topic);
           if (parsed.topic === "mempool" && set.size === 0) {
             this.#lastMempool = undefined;
           }
@@ -1918,10 +2158,24 @@ export class EvrmoreWebSocketServer<
       type: "transaction",
       data: transactionData(tx),
     };
-    const pending = [this.broadcast("transactions", message)];
-    for (const data of assetEvents(tx)) {
+    // Filtered subscribers are matched only when there are some.
+    const pending = [
+      this.#hasAddressFilters("transactions")
+        ? this.broadcast("transactions", message, {
+          addresses: outputAddresses(tx),
+        })
+        : this.broadcast("transactions", message),
+    ];
+    const index = this.#filterIndex.get("assets");
+    const filtered = index !== undefined &&
+      (index.asset.size > 0 || index.address.size > 0);
+    for (const { data, addresses } of assetOutputs(tx)) {
       const asset: AssetMessage = { type: "asset", data };
-      pending.push(this.broadcast("assets", asset));
+      pending.push(
+        filtered
+          ? this.broadcast("assets", asset, { asset: data.asset, addresses })
+          : this.broadcast("assets", asset),
+      );
     }
     return Promise.all(pending).then(() => {});
   }

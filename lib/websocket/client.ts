@@ -13,6 +13,7 @@ export {
   type WebSocketRequestErrorOptions,
   type WebSocketRequestOptions,
   type WebSocketSubscribeOptions,
+  type WebSocketUnsubscribeOptions,
 } from "./_client.ts";
 export type {
   AssetEventData,
@@ -38,6 +39,7 @@ export type {
   UnsubscribeRequest,
   WebSocketClientMessage,
   WebSocketErrorCode,
+  WebSocketFilter,
   WebSocketMessageId,
   WebSocketServerMessage,
   WebSocketTopic,

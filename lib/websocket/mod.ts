@@ -32,6 +32,7 @@
 export {
   EvrmoreWebSocketServer,
   type EvrmoreWebSocketServerOptions,
+  type WebSocketBroadcastMatch,
   type WebSocketServerCallOptions,
   type WebSocketServerHealth,
   type WebSocketServerRpc,
@@ -48,6 +49,7 @@ export {
   type WebSocketRequestErrorOptions,
   type WebSocketRequestOptions,
   type WebSocketSubscribeOptions,
+  type WebSocketUnsubscribeOptions,
 } from "./_client.ts";
 export type {
   AssetEventData,
@@ -73,6 +75,7 @@ export type {
   UnsubscribeRequest,
   WebSocketClientMessage,
   WebSocketErrorCode,
+  WebSocketFilter,
   WebSocketMessageId,
   WebSocketServerMessage,
   WebSocketTopic,

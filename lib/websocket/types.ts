@@ -347,6 +347,8 @@ export interface SubscriptionMessage {
   topic: string;
   /** The request answered. */
   action?: "subscribe" | "unsubscribe";
+  /** The request's filter, echoed when it had one. */
+  filter?: WebSocketFilter;
   /** The request's id, when it had one. */
   id?: WebSocketMessageId;
 }
@@ -402,7 +404,8 @@ export type WebSocketErrorCode =
   | "rate_limited"
   | "unauthorized"
   | "origin_not_allowed"
-  | "too_many_connections";
+  | "too_many_connections"
+  | "too_many_filters";
 
 /**
  * Something went wrong; the connection stays open unless said otherwise.
@@ -503,6 +506,25 @@ export interface CustomServerMessage {
 }
 
 /**
+ * A subscription filter (our extension of the protocol): `{asset}` delivers
+ * only the `assets` events of that exact asset name (`NAME!` for its owner
+ * token); `{address}` only the `transactions` with an output paying that
+ * address, or the `assets` events whose output pays it. Inputs are not
+ * matched (their addresses would need the spent outputs).
+ *
+ * @example
+ * ```ts
+ * import type { SubscribeRequest, WebSocketFilter } from "@evrmore/rpc";
+ *
+ * const filter: WebSocketFilter = { asset: "MYASSET" };
+ * const request: SubscribeRequest = { action: "subscribe", topic: "assets", filter };
+ * console.log(JSON.stringify(request));
+ * // {"action":"subscribe","topic":"assets","filter":{"asset":"MYASSET"}}
+ * ```
+ */
+export type WebSocketFilter = { asset: string } | { address: string };
+
+/**
  * `{"action":"subscribe","topic":...}`.
  *
  * @example
@@ -525,6 +547,13 @@ export interface SubscribeRequest {
    * it, then goes on live (errors `unknown_cursor`, `cursor_too_old`).
    */
   since?: number | string;
+  /**
+   * `assets` and `transactions` only: deliver only the matching events
+   * (see {@linkcode WebSocketFilter}); echoed in the answer. A client may
+   * hold several filters per topic (error `too_many_filters` past the
+   * server's limit); an unfiltered subscription still receives everything.
+   */
+  filter?: WebSocketFilter;
   /** Echoed in the answer. */
   id?: WebSocketMessageId;
 }
@@ -545,6 +574,8 @@ export interface UnsubscribeRequest {
   action: "unsubscribe";
   /** Topic to unsubscribe from. */
   topic: string;
+  /** Remove only this filter; without it, the whole topic (every filter too). */
+  filter?: WebSocketFilter;
   /** Echoed in the answer. */
   id?: WebSocketMessageId;
 }
