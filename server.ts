@@ -52,6 +52,10 @@ Options:
   --allowed-origin <o>    Browser origin allowed to connect, e.g. https://example.com;
                           repeatable or comma-separated (default: any origin)
   --max-clients <n>       Most WebSocket clients at once (default: 10000)
+  --max-backfill-blocks <n>
+                          Most missed blocks fetched to fill one hole (default: 100)
+  --max-replay-blocks <n> Most blocks replayed for a subscription's since cursor
+                          (default: 1000)
   --no-metrics            Do not serve GET /metrics (Prometheus text format)
   --no-dashboard          Do not serve the live dashboard page on http://<host>:<port>/
   -h, --help              Show this help
@@ -115,6 +119,8 @@ export async function main(
         "auth-token": { type: "string" },
         "allowed-origin": { type: "string", multiple: true },
         "max-clients": { type: "string" },
+        "max-backfill-blocks": { type: "string" },
+        "max-replay-blocks": { type: "string" },
         "no-metrics": { type: "boolean" },
         help: { type: "boolean", short: "h" },
         version: { type: "boolean", short: "V" },
@@ -140,6 +146,8 @@ export async function main(
   let blockInterval: number;
   let retryInterval: number;
   let maxClients: number | undefined;
+  let maxBackfillBlocks: number | undefined;
+  let maxReplayBlocks: number | undefined;
   let authToken: string | undefined;
   let allowedOrigins: string[] | undefined;
   try {
@@ -162,6 +170,24 @@ export async function main(
     maxClients = values["max-clients"] === undefined
       ? undefined
       : parseNumber("--max-clients", values["max-clients"], 1, 1e9, true);
+    maxBackfillBlocks = values["max-backfill-blocks"] === undefined
+      ? undefined
+      : parseNumber(
+        "--max-backfill-blocks",
+        values["max-backfill-blocks"],
+        1,
+        1e6,
+        true,
+      );
+    maxReplayBlocks = values["max-replay-blocks"] === undefined
+      ? undefined
+      : parseNumber(
+        "--max-replay-blocks",
+        values["max-replay-blocks"],
+        0,
+        1e6,
+        true,
+      );
     authToken = values["auth-token"] ?? envToken();
     if (authToken !== undefined) {
       const problem = tokenProblem(authToken);
@@ -278,6 +304,8 @@ export async function main(
       ...(authToken === undefined ? {} : { authToken }),
       ...(allowedOrigins === undefined ? {} : { allowedOrigins }),
       ...(maxClients === undefined ? {} : { maxClients }),
+      ...(maxBackfillBlocks === undefined ? {} : { maxBackfillBlocks }),
+      ...(maxReplayBlocks === undefined ? {} : { maxReplayBlocks }),
       metrics: values["no-metrics"] !== true,
     });
     await server.start();

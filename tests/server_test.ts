@@ -100,6 +100,8 @@ Deno.test("server.ts main() prints the usage for --help and -h, exit 0", async (
         "--auth-token",
         "--allowed-origin",
         "--max-clients",
+        "--max-backfill-blocks",
+        "--max-replay-blocks",
         "--no-metrics",
         "EVR_WS_TOKEN",
       ]
@@ -134,6 +136,8 @@ Deno.test("server.ts main() exits 2 with a clear message on bad arguments", asyn
     [["--devnet", "--block-interval", "x"], /^Cannot use --block-interval x: /],
     [["--max-clients", "0"], /^Cannot use --max-clients 0: /],
     [["--max-clients", "many"], /^Cannot use --max-clients many: /],
+    [["--max-backfill-blocks", "0"], /^Cannot use --max-backfill-blocks 0: /],
+    [["--max-replay-blocks", "all"], /^Cannot use --max-replay-blocks all: /],
     [["--auth-token", "two words"], /^Cannot use --auth-token: the token /],
     [["--auth-token", ""], /^Cannot use --auth-token: the token /],
     [["--auth-token"], /^Cannot parse arguments: .*--auth-token/],
