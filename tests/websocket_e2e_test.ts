@@ -17,6 +17,7 @@ import {
   WebSocketRequestError,
   type WebSocketServerMessage,
 } from "../lib/websocket/mod.ts";
+import { collect } from "./_ws_collect.ts";
 
 interface Stack {
   devnet: EvrmoreDevnet;
@@ -80,32 +81,6 @@ async function stack(): Promise<Stack> {
     await devnet.stop();
     throw error;
   }
-}
-
-/** Receives messages until `done` says so (or the deadline passes). */
-async function collect(
-  client: EvrmoreWebSocketClient,
-  done: (messages: WebSocketServerMessage[]) => boolean,
-  timeoutMs = 10000,
-): Promise<WebSocketServerMessage[]> {
-  const messages: WebSocketServerMessage[] = [];
-  const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(), timeoutMs);
-  try {
-    while (!done(messages)) {
-      messages.push(await client.receive({ signal: controller.signal }));
-    }
-  } catch (error) {
-    if (controller.signal.aborted) {
-      throw new Error(
-        `timed out; received: ${JSON.stringify(messages.map((m) => m.type))}`,
-      );
-    }
-    throw error;
-  } finally {
-    clearTimeout(timer);
-  }
-  return messages;
 }
 
 const hasBlock = (hash: string) => (messages: WebSocketServerMessage[]) =>

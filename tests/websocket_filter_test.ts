@@ -24,6 +24,7 @@ import {
   parseClientMessage,
   ServerMessageSchema,
 } from "../lib/websocket/_protocol.ts";
+import { collect } from "./_ws_collect.ts";
 
 const ADDR_A = "mfu93qvvNCZwVZgYpxv7qe5D1cu274t5fe";
 const ADDR_B = "n3GNqMveyvaPvUbH469vDRadqpJMPc84JA";
@@ -662,30 +663,6 @@ Deno.test("filter client: filters are subscribed again after a reconnection", as
 
 // ---------------------------------------------------------------------------
 // Devnet, end to end
-
-/** Receives messages until `done` says so (or the deadline passes). */
-async function collect(
-  client: EvrmoreWebSocketClient,
-  done: (messages: WebSocketServerMessage[]) => boolean,
-  timeoutMs = 15000,
-): Promise<WebSocketServerMessage[]> {
-  const messages: WebSocketServerMessage[] = [];
-  const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(), timeoutMs);
-  try {
-    while (!done(messages)) {
-      messages.push(await client.receive({ signal: controller.signal }));
-    }
-  } catch (error) {
-    if (controller.signal.aborted) {
-      throw new Error(`timed out; received: ${JSON.stringify(messages)}`);
-    }
-    throw error;
-  } finally {
-    clearTimeout(timer);
-  }
-  return messages;
-}
 
 const assetsOf = (messages: WebSocketServerMessage[]) =>
   messages.flatMap((m) => m.type === "asset" ? [m.data] : []);

@@ -25,6 +25,7 @@ import {
   parseClientMessage,
   parseServerMessage,
 } from "../lib/websocket/_protocol.ts";
+import { collect } from "./_ws_collect.ts";
 
 interface Stack {
   devnet: EvrmoreDevnet;
@@ -127,38 +128,6 @@ async function stack(
 }
 
 type Received = WebSocketServerMessage;
-
-/** Receives messages until `done` says so (or the deadline passes). */
-async function collect(
-  client: EvrmoreWebSocketClient,
-  done: (messages: Received[]) => boolean,
-  timeoutMs = 8000,
-): Promise<Received[]> {
-  const messages: Received[] = [];
-  const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(), timeoutMs);
-  try {
-    while (!done(messages)) {
-      messages.push(await client.receive({ signal: controller.signal }));
-    }
-  } catch (error) {
-    if (controller.signal.aborted) {
-      throw new Error(
-        `timed out; received: ${
-          JSON.stringify(
-            messages.map((m) =>
-              m.type === "block" ? `block ${m.data.height}` : m.type
-            ),
-          )
-        }`,
-      );
-    }
-    throw error;
-  } finally {
-    clearTimeout(timer);
-  }
-  return messages;
-}
 
 const untilBlock = (hash: string) => (messages: Received[]) =>
   messages.some((m) => m.type === "block" && m.data.hash === hash);
