@@ -23,7 +23,8 @@ import {
 } from "./lib/rpc/mod.ts";
 import { EvrmoreZMQClient } from "./lib/zmq/mod.ts";
 import { EvrmoreWebSocketServer } from "./lib/websocket/mod.ts";
-import { normalizeOrigins, tokenProblem } from "./lib/websocket/_security.ts";
+import { tokenProblem } from "./lib/websocket/_protocol.ts";
+import { normalizeOrigins } from "./lib/websocket/_security.ts";
 import { EvrmoreDevnet } from "./lib/devnet/mod.ts";
 import { type Network, parseNetwork } from "./lib/network.ts";
 
@@ -167,27 +168,24 @@ export async function main(
     network = values.network === undefined
       ? undefined
       : parseNetwork(values.network);
-    maxClients = values["max-clients"] === undefined
-      ? undefined
-      : parseNumber("--max-clients", values["max-clients"], 1, 1e9, true);
-    maxBackfillBlocks = values["max-backfill-blocks"] === undefined
-      ? undefined
-      : parseNumber(
-        "--max-backfill-blocks",
-        values["max-backfill-blocks"],
-        1,
-        1e6,
-        true,
-      );
-    maxReplayBlocks = values["max-replay-blocks"] === undefined
-      ? undefined
-      : parseNumber(
-        "--max-replay-blocks",
-        values["max-replay-blocks"],
-        0,
-        1e6,
-        true,
-      );
+    maxClients = optionalInteger(
+      "--max-clients",
+      values["max-clients"],
+      1,
+      1e9,
+    );
+    maxBackfillBlocks = optionalInteger(
+      "--max-backfill-blocks",
+      values["max-backfill-blocks"],
+      1,
+      1e6,
+    );
+    maxReplayBlocks = optionalInteger(
+      "--max-replay-blocks",
+      values["max-replay-blocks"],
+      0,
+      1e6,
+    );
     authToken = values["auth-token"] ?? envToken();
     if (authToken !== undefined) {
       const problem = tokenProblem(authToken);
@@ -367,6 +365,18 @@ function parseNumber(
     );
   }
   return value;
+}
+
+/** An optional integer flag's value; `undefined` when the flag is absent. */
+function optionalInteger(
+  flag: string,
+  text: string | undefined,
+  min: number,
+  max: number,
+): number | undefined {
+  return text === undefined
+    ? undefined
+    : parseNumber(flag, text, min, max, true);
 }
 
 /** The token from `EVR_WS_TOKEN`, when set and readable. */

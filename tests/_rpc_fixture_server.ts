@@ -15,6 +15,11 @@
  * @module
  */
 
+import {
+  EvrmoreRPCClient,
+  type EvrmoreRPCClientOptions,
+} from "../lib/rpc/mod.ts";
+
 /** Directory of the regtest fixtures (next to the checkout, else the shared copy). */
 export const FIXTURES_DIR: string = (() => {
   const near = new URL("../../shared/fixtures/evrmore-regtest", import.meta.url)
@@ -530,4 +535,18 @@ export async function startFixtureRpcServer(
     },
   };
   return server;
+}
+
+/** A client of `server` (its URL and credentials; no environment), with `options` on top. */
+export function clientFor(
+  server: FixtureRpcServer,
+  options: EvrmoreRPCClientOptions = {},
+): EvrmoreRPCClient {
+  return new EvrmoreRPCClient({
+    url: server.url,
+    user: server.user,
+    password: server.password,
+    env: false,
+    ...options,
+  });
 }

@@ -1,7 +1,7 @@
 /**
- * Shared helpers of the WebSocket security and metrics tests: stand-ins for
- * the node's clients, a raw HTTP handshake (to read status codes a
- * `WebSocket` hides) and a small message-queue client.
+ * Shared helpers of the WebSocket tests: stand-ins for the node's clients, a
+ * raw HTTP handshake (to read status codes a `WebSocket` hides), a masked
+ * client frame for raw TCP connections and a small message-queue client.
  */
 
 import assert from "node:assert/strict";
@@ -18,6 +18,7 @@ type Handler = (event: never) => void | Promise<void>;
 /** A ZMQ client stand-in: `emit()` drives notifications. */
 export class FakeZmq implements WebSocketServerZmq {
   handlers = new Map<string, Set<Handler>>();
+  starts = 0;
 
   on<E extends keyof WebSocketServerZmqEvents>(
     event: E,
@@ -30,6 +31,7 @@ export class FakeZmq implements WebSocketServerZmq {
   }
 
   start(): Promise<void> {
+    this.starts++;
     return Promise.resolve();
   }
 
@@ -40,6 +42,12 @@ export class FakeZmq implements WebSocketServerZmq {
     for (const handler of this.handlers.get(event) ?? []) {
       void (handler as (v: unknown) => void)(value);
     }
+  }
+
+  get listenerCount(): number {
+    let n = 0;
+    for (const set of this.handlers.values()) n += set.size;
+    return n;
   }
 }
 
@@ -55,23 +63,53 @@ export class FakeRpc implements WebSocketServerRpc {
   }
 }
 
+/**
+ * A started server on 127.0.0.1, port 0, without pings, over do-nothing
+ * stand-ins for the node: every RPC call answers `answer`, the ZMQ client
+ * never notifies; errors are dropped unless `options.onError` says.
+ */
+export async function stubServer(
+  options: Partial<EvrmoreWebSocketServerOptions> = {},
+  { answer = null }: { answer?: unknown } = {},
+): Promise<EvrmoreWebSocketServer> {
+  const server = new EvrmoreWebSocketServer({
+    rpcClient: {
+      call: () => Promise.resolve(answer),
+      getmempoolinfo: () => Promise.resolve({ size: 0, bytes: 0, usage: 0 }),
+    },
+    zmqClient: { on: () => () => {}, start: () => Promise.resolve() },
+    host: "127.0.0.1",
+    port: 0,
+    pingInterval: null,
+    onError: () => {},
+    ...options,
+  });
+  await server.start();
+  return server;
+}
+
 /** A started server on 127.0.0.1, port 0, with fakes; disposed by `await using`. */
-export interface Harness {
-  server: EvrmoreWebSocketServer<FakeRpc>;
+export interface Harness<R extends WebSocketServerRpc = FakeRpc> {
+  server: EvrmoreWebSocketServer<R>;
+  rpc: R;
   zmq: FakeZmq;
   errors: Error[];
   port: number;
   [Symbol.asyncDispose](): Promise<void>;
 }
 
-/** Starts a server with the fakes and the given options. */
-export async function harness(
-  options: Partial<EvrmoreWebSocketServerOptions<FakeRpc>> = {},
-): Promise<Harness> {
+/**
+ * Starts a server over `rpc` and a `FakeZmq`, without pings, collecting its
+ * errors, with the given options on top.
+ */
+export async function harnessWith<R extends WebSocketServerRpc>(
+  rpc: R,
+  options: Partial<EvrmoreWebSocketServerOptions<R>> = {},
+): Promise<Harness<R>> {
   const zmq = new FakeZmq();
   const errors: Error[] = [];
-  const server = new EvrmoreWebSocketServer<FakeRpc>({
-    rpcClient: new FakeRpc(),
+  const server = new EvrmoreWebSocketServer<R>({
+    rpcClient: rpc,
     zmqClient: zmq,
     host: "127.0.0.1",
     port: 0,
@@ -82,11 +120,19 @@ export async function harness(
   await server.start();
   return {
     server,
+    rpc,
     zmq,
     errors,
     port: server.port,
     [Symbol.asyncDispose]: () => server.stop(),
   };
+}
+
+/** Starts a server with the fakes and the given options. */
+export function harness(
+  options: Partial<EvrmoreWebSocketServerOptions<FakeRpc>> = {},
+): Promise<Harness> {
+  return harnessWith(new FakeRpc(), options);
 }
 
 /** What a raw handshake got back. */
@@ -154,19 +200,68 @@ export async function handshake(
   }
 }
 
+/** One masked client text frame (payload under 126 bytes), for raw TCP sockets. */
+export function maskedTextFrame(text: string): Uint8Array {
+  const payload = new TextEncoder().encode(text);
+  assert.ok(payload.length < 126);
+  const mask = [1, 2, 3, 4];
+  const frame = new Uint8Array(2 + 4 + payload.length);
+  frame[0] = 0x81;
+  frame[1] = 0x80 | payload.length;
+  frame.set(mask, 2);
+  for (let i = 0; i < payload.length; i++) {
+    frame[6 + i] = payload[i]! ^ mask[i % 4]!;
+  }
+  return frame;
+}
+
+/**
+ * Completes a WebSocket handshake over a raw TCP connection (checking the
+ * 101), then subscribes to `topic` with one masked frame and reads nothing
+ * more: a client that never reads.
+ */
+export async function upgradeAndSubscribe(
+  conn: Deno.Conn,
+  topic: string,
+): Promise<void> {
+  await conn.write(new TextEncoder().encode(
+    "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+      "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+  ));
+  const head = new Uint8Array(1024);
+  const n = await conn.read(head);
+  assert.ok(
+    n !== null &&
+      new TextDecoder().decode(head.subarray(0, n)).startsWith(
+        "HTTP/1.1 101",
+      ),
+  );
+  await conn.write(
+    maskedTextFrame(JSON.stringify({ action: "subscribe", topic })),
+  );
+}
+
 /** A WebSocket with a message queue. */
 export interface TestSocket {
   ws: WebSocket;
-  next(): Promise<Record<string, unknown>>;
+  /** The next message; rejects after `timeoutMs` (default: `open()`'s). */
+  next(timeoutMs?: number): Promise<Record<string, unknown>>;
   send(message: unknown): void;
+  sendText(text: string): void;
+  /** Sends a ping and collects every message received before the pong. */
+  drain(): Promise<Array<Record<string, unknown>>>;
   closed: Promise<CloseEvent>;
   close(): Promise<void>;
 }
 
-/** Opens a WebSocket (optionally with subprotocols) and queues its messages. */
+/**
+ * Opens a WebSocket (optionally with subprotocols) and queues its messages;
+ * `next()` waits `timeoutMs` (10 s unless told) for one.
+ */
 export async function open(
   url: string,
   protocols?: string[],
+  { timeoutMs: defaultTimeoutMs = 10_000 }: { timeoutMs?: number } = {},
 ): Promise<TestSocket> {
   const ws = protocols === undefined
     ? new WebSocket(url)
@@ -190,18 +285,19 @@ export async function open(
       { once: true },
     );
   });
-  return {
+  let drainId = 0;
+  const socket: TestSocket = {
     ws,
     closed,
-    next() {
+    next(timeoutMs = defaultTimeoutMs) {
       const queued = queue.shift();
       if (queued !== undefined) return Promise.resolve(queued);
       return new Promise((resolve, reject) => {
         const timer = setTimeout(() => {
           const i = waiters.indexOf(done);
           if (i >= 0) waiters.splice(i, 1);
-          reject(new Error("no message within 10 s"));
-        }, 10_000);
+          reject(new Error(`no message within ${timeoutMs} ms`));
+        }, timeoutMs);
         const done = (message: Record<string, unknown>) => {
           clearTimeout(timer);
           resolve(message);
@@ -212,15 +308,42 @@ export async function open(
     send(message) {
       ws.send(JSON.stringify(message));
     },
+    sendText(text) {
+      ws.send(text);
+    },
+    async drain() {
+      const id = `drain-${drainId++}`;
+      socket.send({ action: "ping", id });
+      const out: Array<Record<string, unknown>> = [];
+      while (true) {
+        const message = await socket.next();
+        if (message.type === "pong" && message.id === id) return out;
+        out.push(message);
+      }
+    },
     async close() {
       if (ws.readyState !== WebSocket.CLOSED) ws.close();
       await closed;
     },
   };
+  return socket;
 }
 
 /** Sends a ping with an id and checks the pong. */
 export async function ping(socket: TestSocket, id: string): Promise<void> {
   socket.send({ action: "ping", id });
   assert.deepEqual(await socket.next(), { type: "pong", id });
+}
+
+/** Polls `condition` every 10 ms; rejects naming `what` after `timeoutMs`. */
+export async function waitFor(
+  condition: () => boolean,
+  what: string,
+  timeoutMs = 3000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
 }

@@ -11,36 +11,23 @@
  */
 
 import assert from "node:assert/strict";
-import { EvrmoreDevnet } from "../lib/devnet/mod.ts";
-import { EvrmoreRPCClient } from "../lib/rpc/mod.ts";
-import { EvrmoreZMQClient } from "../lib/zmq/mod.ts";
 import {
   EvrmoreWebSocketClient,
-  EvrmoreWebSocketServer,
+  type EvrmoreWebSocketServer,
   type EvrmoreWebSocketServerOptions,
 } from "../lib/websocket/mod.ts";
 import { dashboardPage } from "../lib/websocket/_dashboard.ts";
+import { stubServer } from "./_ws_hardening_helpers.ts";
+import { nodeServer, startNode } from "./_ws_stack.ts";
 
 // ---------------------------------------------------------------------------
 // Over HTTP, with stand-ins for the node
 
-async function fakeServer(
+/** A started server over stand-ins: every RPC call answers 7. */
+function fakeServer(
   options: Partial<EvrmoreWebSocketServerOptions> = {},
 ): Promise<EvrmoreWebSocketServer> {
-  const server = new EvrmoreWebSocketServer({
-    rpcClient: {
-      call: () => Promise.resolve(7),
-      getmempoolinfo: () => Promise.resolve({ size: 0, bytes: 0, usage: 0 }),
-    },
-    zmqClient: { on: () => () => {}, start: () => Promise.resolve() },
-    host: "127.0.0.1",
-    port: 0,
-    pingInterval: null,
-    onError: () => {},
-    ...options,
-  });
-  await server.start();
-  return server;
+  return stubServer(options, { answer: 7 });
 }
 
 function inlineScript(html: string): string {
@@ -419,27 +406,14 @@ Deno.test({
     "dashboard: a headless Chromium shows mined blocks, transactions, assets and the mempool live",
   ignore: chromium === undefined,
   async fn() {
-    await using devnet = new EvrmoreDevnet();
-    await devnet.start();
-    await using rpc = new EvrmoreRPCClient({
-      url: devnet.rpcUrl,
-      user: devnet.rpcUser,
-      password: devnet.rpcPassword,
-    });
-    await using zmq = new EvrmoreZMQClient({
-      address: devnet.zmqAddress,
-      network: devnet.network,
-    });
+    await using node = await startNode();
+    const { devnet, rpc } = node;
     const errors: Error[] = [];
     const options = {
-      rpcClient: rpc,
-      zmqClient: zmq,
-      host: "127.0.0.1",
-      port: 0,
       mempoolInterval: 50,
       onError: (error: Error) => errors.push(error),
     };
-    let server = new EvrmoreWebSocketServer(options);
+    let server = nodeServer(node, options);
     try {
       await server.start();
       await using browser = await launch(chromium!);
@@ -547,7 +521,7 @@ Deno.test({
         `document.getElementById("status").dataset.state === "closed"`,
         "the page to notice the disconnection",
       );
-      server = new EvrmoreWebSocketServer({ ...options, port });
+      server = nodeServer(node, { ...options, port });
       await server.start();
       await wait(
         `document.getElementById("status").dataset.state === "open"`,

@@ -7,13 +7,13 @@
  */
 
 import assert from "node:assert/strict";
-import { EvrmoreDevnet } from "../lib/devnet/mod.ts";
+import type { EvrmoreDevnet } from "../lib/devnet/mod.ts";
 import { EvrmoreRPCClient } from "../lib/rpc/mod.ts";
-import { EvrmoreZMQClient } from "../lib/zmq/mod.ts";
 import {
   EvrmoreWebSocketClient,
-  EvrmoreWebSocketServer,
+  type EvrmoreWebSocketServer,
 } from "../lib/websocket/mod.ts";
+import { nodeServer, startNode } from "./_ws_stack.ts";
 
 const CONFIG = decodeURIComponent(
   new URL("../deno.json", import.meta.url).pathname,
@@ -172,31 +172,13 @@ interface Stack extends AsyncDisposable {
 async function stack(
   options: { server?: boolean; autoMineMs?: number } = {},
 ): Promise<Stack> {
-  const devnet = new EvrmoreDevnet();
-  await devnet.start();
-  const rpc = new EvrmoreRPCClient({
-    url: devnet.rpcUrl,
-    user: devnet.rpcUser,
-    password: devnet.rpcPassword,
-  });
-  const zmq = new EvrmoreZMQClient({
-    address: devnet.zmqAddress,
-    network: devnet.network,
-  });
-  const server = options.server
-    ? new EvrmoreWebSocketServer({
-      rpcClient: rpc,
-      zmqClient: zmq,
-      host: "127.0.0.1",
-      port: 0,
-    })
-    : undefined;
+  const node = await startNode();
+  const { devnet, rpc } = node;
+  const server = options.server ? nodeServer(node) : undefined;
   const dispose = async () => {
     devnet.stopAutoMine();
     await server?.stop();
-    await zmq.close();
-    await rpc.close();
-    await devnet.stop();
+    await node.close();
   };
   try {
     await server?.start();

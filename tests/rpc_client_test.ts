@@ -7,30 +7,16 @@ import {
 } from "../lib/errors.ts";
 import {
   EvrmoreRPCClient,
-  type EvrmoreRPCClientOptions,
   READ_ONLY_METHODS,
   RpcValidationError,
 } from "../lib/rpc/mod.ts";
 import {
-  type FixtureRpcServer,
+  clientFor,
   FIXTURES_DIR,
   startFixtureRpcServer,
 } from "./_rpc_fixture_server.ts";
 
 const HELP_DIR = `${FIXTURES_DIR}/help`;
-
-function clientFor(
-  server: FixtureRpcServer,
-  options: EvrmoreRPCClientOptions = {},
-): EvrmoreRPCClient {
-  return new EvrmoreRPCClient({
-    url: server.url,
-    user: server.user,
-    password: server.password,
-    env: false,
-    ...options,
-  });
-}
 
 function resultOf(text: string): unknown {
   return (JSON.parse(text) as { result: unknown }).result;

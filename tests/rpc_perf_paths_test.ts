@@ -10,28 +10,12 @@
 
 import assert from "node:assert/strict";
 import { ConnectionError, TimeoutError } from "../lib/errors.ts";
-import {
-  EvrmoreRPCClient,
-  type EvrmoreRPCClientOptions,
-} from "../lib/rpc/mod.ts";
 import { Semaphore } from "../lib/rpc/_semaphore.ts";
 import {
+  clientFor,
   type FixtureRpcServer,
   startFixtureRpcServer,
 } from "./_rpc_fixture_server.ts";
-
-function clientFor(
-  server: FixtureRpcServer,
-  options: EvrmoreRPCClientOptions = {},
-): EvrmoreRPCClient {
-  return new EvrmoreRPCClient({
-    url: server.url,
-    user: server.user,
-    password: server.password,
-    env: false,
-    ...options,
-  });
-}
 
 /** Holds every request whose body contains `marker` until the server closes. */
 function holdCalls(server: FixtureRpcServer, marker: string): {

@@ -67,6 +67,56 @@ async function within<T>(promise: Promise<T>, ms: number, what: string) {
   }
 }
 
+/** A `main(args)` started in the background, without signal handlers. */
+interface Started {
+  controller: AbortController;
+  log: string[];
+  error: string[];
+  /** What `main()` resolves with, once aborted through `controller`. */
+  running: Promise<number>;
+  /**
+   * The address of the `WebSocket server started on ws://…` line; rejects
+   * when `main()` ends first or no such line comes within `TIMEOUT_MS`.
+   */
+  uri(): Promise<string>;
+}
+
+/** Starts `main(args)` and watches its log for the WebSocket address. */
+function start(args: string[]): Started {
+  const controller = new AbortController();
+  const log: string[] = [];
+  const error: string[] = [];
+  let onAddress: (uri: string) => void = () => {};
+  const address = new Promise<string>((resolve) => (onAddress = resolve));
+  const running = main(args, {
+    signal: controller.signal,
+    handleSignals: false,
+    log: (line) => {
+      log.push(line);
+      const match = line.match(/^WebSocket server started on (ws:\/\/\S+)$/);
+      if (match) onAddress(match[1]!);
+    },
+    error: (line) => error.push(line),
+  });
+  return {
+    controller,
+    log,
+    error,
+    running,
+    uri: () =>
+      within(
+        Promise.race([
+          address,
+          running.then((code) => {
+            throw new Error(`main() ended (${code}): ${error.join("\n")}`);
+          }),
+        ]),
+        TIMEOUT_MS,
+        "the ws:// line",
+      ),
+  };
+}
+
 /** Connects to `uri`, waits for one block event, checks it against the node, disconnects. */
 async function receiveBlock(uri: string): Promise<void> {
   await using client = new EvrmoreWebSocketClient({ uri });
@@ -213,12 +263,7 @@ Deno.test("server.ts main() retries an unreachable node with one clear line per 
 // The devnet mode
 
 Deno.test("server.ts main() --devnet serves blocks until aborted", async () => {
-  const controller = new AbortController();
-  const log: string[] = [];
-  const error: string[] = [];
-  let onAddress: (uri: string) => void = () => {};
-  const address = new Promise<string>((resolve) => (onAddress = resolve));
-  const running = main(
+  const { controller, log, error, running, uri: started } = start(
     [
       "--devnet",
       "--host",
@@ -228,28 +273,9 @@ Deno.test("server.ts main() --devnet serves blocks until aborted", async () => {
       "--block-interval",
       "0.3",
     ],
-    {
-      signal: controller.signal,
-      handleSignals: false,
-      log: (line) => {
-        log.push(line);
-        const match = line.match(/^WebSocket server started on (ws:\/\/\S+)$/);
-        if (match) onAddress(match[1]!);
-      },
-      error: (line) => error.push(line),
-    },
   );
   try {
-    const uri = await within(
-      Promise.race([
-        address,
-        running.then((code) => {
-          throw new Error(`main() ended (${code}): ${error.join("\n")}`);
-        }),
-      ]),
-      TIMEOUT_MS,
-      "the ws:// line",
-    );
+    const uri = await started();
     assert.match(uri, /^ws:\/\/127\.0\.0\.1:\d+$/);
     assert.ok(!uri.endsWith(":0"), "the bound port, not 0");
     await receiveBlock(uri);
@@ -378,12 +404,7 @@ Deno.test("server.ts main() with EVR_WS_TOKEN, --allowed-origin, --max-clients a
   const token = "server-test-token";
   const previous = Deno.env.get("EVR_WS_TOKEN");
   Deno.env.set("EVR_WS_TOKEN", token);
-  const controller = new AbortController();
-  const log: string[] = [];
-  const error: string[] = [];
-  let onAddress: (uri: string) => void = () => {};
-  const address = new Promise<string>((resolve) => (onAddress = resolve));
-  const running = main(
+  const { controller, log, error, running, uri: started } = start(
     [
       "--devnet",
       "--host",
@@ -398,28 +419,9 @@ Deno.test("server.ts main() with EVR_WS_TOKEN, --allowed-origin, --max-clients a
       "1",
       "--no-metrics",
     ],
-    {
-      signal: controller.signal,
-      handleSignals: false,
-      log: (line) => {
-        log.push(line);
-        const match = line.match(/^WebSocket server started on (ws:\/\/\S+)$/);
-        if (match) onAddress(match[1]!);
-      },
-      error: (line) => error.push(line),
-    },
   );
   try {
-    const uri = await within(
-      Promise.race([
-        address,
-        running.then((code) => {
-          throw new Error(`main() ended (${code}): ${error.join("\n")}`);
-        }),
-      ]),
-      TIMEOUT_MS,
-      "the ws:// line",
-    );
+    const uri = await started();
     const http = uri.replace(/^ws:/, "http:");
     const refused = await fetch(`${http}/metrics`);
     assert.equal(refused.status, 404, "--no-metrics");

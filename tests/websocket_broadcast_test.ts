@@ -8,26 +8,16 @@
  */
 
 import assert from "node:assert/strict";
-import { EvrmoreWebSocketServer } from "../lib/websocket/mod.ts";
+import type { EvrmoreWebSocketServer } from "../lib/websocket/mod.ts";
+import { stubServer, upgradeAndSubscribe } from "./_ws_hardening_helpers.ts";
 
-async function startServer(
+function startServer(
   maxBufferedAmount?: number,
 ): Promise<EvrmoreWebSocketServer> {
-  const server = new EvrmoreWebSocketServer({
-    rpcClient: {
-      call: () => Promise.resolve(null),
-      getmempoolinfo: () => Promise.resolve({ size: 0, bytes: 0, usage: 0 }),
-    },
-    zmqClient: { on: () => () => {}, start: () => Promise.resolve() },
-    host: "127.0.0.1",
-    port: 0,
-    pingInterval: null,
+  return stubServer({
     startZmq: false,
-    onError: () => {},
     ...(maxBufferedAmount === undefined ? {} : { maxBufferedAmount }),
   });
-  await server.start();
-  return server;
 }
 
 interface Listener {
@@ -146,21 +136,7 @@ Deno.test("EvrmoreWebSocketServer closes a slow client (1013) under a stream of 
   // A slow client: completes the handshake, subscribes, never reads.
   const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
   try {
-    await conn.write(new TextEncoder().encode(
-      "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
-        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
-    ));
-    const head = new Uint8Array(1024);
-    const n = await conn.read(head);
-    assert.ok(
-      n !== null &&
-        new TextDecoder().decode(head.subarray(0, n)).startsWith(
-          "HTTP/1.1 101",
-        ),
-    );
-    await conn.write(
-      maskedTextFrame('{"action":"subscribe","topic":"blocks"}'),
-    );
+    await upgradeAndSubscribe(conn, "blocks");
     const subscribers = server.subscriptions.get("blocks")!;
     for (let i = 0; i < 300 && subscribers.size < 2; i++) {
       await new Promise((resolve) => setTimeout(resolve, 10));
@@ -198,17 +174,3 @@ Deno.test("EvrmoreWebSocketServer closes a slow client (1013) under a stream of 
     await fast.close();
   }
 });
-
-function maskedTextFrame(text: string): Uint8Array {
-  const payload = new TextEncoder().encode(text);
-  assert.ok(payload.length < 126);
-  const mask = [1, 2, 3, 4];
-  const frame = new Uint8Array(2 + 4 + payload.length);
-  frame[0] = 0x81;
-  frame[1] = 0x80 | payload.length;
-  frame.set(mask, 2);
-  for (let i = 0; i < payload.length; i++) {
-    frame[6 + i] = payload[i]! ^ mask[i % 4]!;
-  }
-  return frame;
-}

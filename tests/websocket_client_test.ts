@@ -9,13 +9,11 @@ import { decodeBlock, decodeTransaction } from "../lib/encoding/mod.ts";
 import {
   type BlockData,
   EvrmoreWebSocketClient,
-  EvrmoreWebSocketServer,
   type TransactionData,
   WebSocketRequestError,
   type WebSocketServerRpc,
-  type WebSocketServerZmq,
-  type WebSocketServerZmqEvents,
 } from "../lib/websocket/mod.ts";
+import { harnessWith, waitFor as waitUntil } from "./_ws_hardening_helpers.ts";
 
 // ---------------------------------------------------------------------------
 // Fixtures and fakes
@@ -66,32 +64,6 @@ function blockNotification(block: DecodedBlock): ZMQNotification {
   };
 }
 
-type Handler = (event: never) => void | Promise<void>;
-
-class FakeZmq implements WebSocketServerZmq {
-  handlers = new Map<string, Set<Handler>>();
-  on<E extends keyof WebSocketServerZmqEvents>(
-    event: E,
-    handler: (event: WebSocketServerZmqEvents[E]) => void | Promise<void>,
-  ): () => void {
-    let set = this.handlers.get(event);
-    if (set === undefined) this.handlers.set(event, set = new Set());
-    set.add(handler as Handler);
-    return () => set.delete(handler as Handler);
-  }
-  start(): Promise<void> {
-    return Promise.resolve();
-  }
-  emit<E extends keyof WebSocketServerZmqEvents>(
-    event: E,
-    value: WebSocketServerZmqEvents[E],
-  ): void {
-    for (const handler of this.handlers.get(event) ?? []) {
-      void (handler as (v: unknown) => void)(value);
-    }
-  }
-}
-
 class FakeRpc implements WebSocketServerRpc {
   answers = new Map<string, (params: unknown[]) => unknown>();
   call(method: string, params: unknown[] = []): Promise<unknown> {
@@ -116,31 +88,16 @@ class FakeRpc implements WebSocketServerRpc {
 }
 
 async function startServer(port = 0) {
-  const rpc = new FakeRpc();
-  const zmq = new FakeZmq();
-  const server = new EvrmoreWebSocketServer({
-    rpcClient: rpc,
-    zmqClient: zmq,
-    host: "127.0.0.1",
+  const { server, rpc, zmq } = await harnessWith(new FakeRpc(), {
     port,
-    pingInterval: null,
     onError: () => {},
   });
-  await server.start();
   return { server, rpc, zmq, uri: `ws://127.0.0.1:${server.port}` };
 }
 
-async function waitFor(
-  condition: () => boolean,
-  what: string,
-  timeoutMs = 5000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
+/** Waits up to 5 s for `condition`. */
+const waitFor = (condition: () => boolean, what: string): Promise<void> =>
+  waitUntil(condition, what, 5000);
 
 /** A port nobody listens on. */
 function freePort(): number {

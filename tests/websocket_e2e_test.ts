@@ -7,17 +7,17 @@
 
 import assert from "node:assert/strict";
 import { ConnectionError, RpcError } from "../lib/errors.ts";
-import { EvrmoreDevnet } from "../lib/devnet/mod.ts";
-import { EvrmoreRPCClient } from "../lib/rpc/mod.ts";
-import { EvrmoreZMQClient } from "../lib/zmq/mod.ts";
+import type { EvrmoreDevnet } from "../lib/devnet/mod.ts";
+import type { EvrmoreRPCClient } from "../lib/rpc/mod.ts";
 import {
   type AssetEventData,
   EvrmoreWebSocketClient,
-  EvrmoreWebSocketServer,
+  type EvrmoreWebSocketServer,
   WebSocketRequestError,
   type WebSocketServerMessage,
 } from "../lib/websocket/mod.ts";
 import { collect } from "./_ws_collect.ts";
+import { nodeServer, startNode } from "./_ws_stack.ts";
 
 interface Stack {
   devnet: EvrmoreDevnet;
@@ -29,23 +29,10 @@ interface Stack {
 }
 
 async function stack(): Promise<Stack> {
-  const devnet = new EvrmoreDevnet();
-  await devnet.start();
-  const rpc = new EvrmoreRPCClient({
-    url: devnet.rpcUrl,
-    user: devnet.rpcUser,
-    password: devnet.rpcPassword,
-  });
-  const zmq = new EvrmoreZMQClient({
-    address: devnet.zmqAddress,
-    network: devnet.network,
-  });
+  const node = await startNode();
+  const { devnet, rpc } = node;
   const errors: Error[] = [];
-  const server = new EvrmoreWebSocketServer({
-    rpcClient: rpc,
-    zmqClient: zmq,
-    host: "127.0.0.1",
-    port: 0,
+  const server = nodeServer(node, {
     mempoolInterval: 50,
     onError: (error) => errors.push(error),
   });
@@ -68,17 +55,13 @@ async function stack(): Promise<Stack> {
       async [Symbol.asyncDispose]() {
         await connected?.disconnect();
         await server.stop();
-        await zmq.close();
-        await rpc.close();
-        await devnet.stop();
+        await node.close();
       },
     };
   } catch (error) {
     await connected?.disconnect();
     await server.stop();
-    await zmq.close();
-    await rpc.close();
-    await devnet.stop();
+    await node.close();
     throw error;
   }
 }

@@ -9,9 +9,6 @@
 import assert from "node:assert/strict";
 import type { DecodedTransaction } from "../lib/encoding/types.ts";
 import type { ZMQNotification } from "../lib/zmq/types.ts";
-import { EvrmoreDevnet } from "../lib/devnet/mod.ts";
-import { EvrmoreRPCClient } from "../lib/rpc/mod.ts";
-import { EvrmoreZMQClient } from "../lib/zmq/mod.ts";
 import {
   type AssetEventData,
   EvrmoreWebSocketClient,
@@ -25,6 +22,8 @@ import {
   ServerMessageSchema,
 } from "../lib/websocket/_protocol.ts";
 import { collect } from "./_ws_collect.ts";
+import { open, stubServer, type TestSocket } from "./_ws_hardening_helpers.ts";
+import { nodeServer, startNode } from "./_ws_stack.ts";
 
 const ADDR_A = "mfu93qvvNCZwVZgYpxv7qe5D1cu274t5fe";
 const ADDR_B = "n3GNqMveyvaPvUbH469vDRadqpJMPc84JA";
@@ -197,78 +196,21 @@ function fakeTx(txid: string, outputs: FakeOutput[]): ZMQNotification {
 
 const txid = (n: number) => n.toString(16).padStart(64, "0");
 
-interface RawClient {
-  send(message: unknown): void;
-  next(): Promise<Record<string, unknown>>;
-  /** Every message received before the answer to a ping sent now. */
-  drain(): Promise<Array<Record<string, unknown>>>;
-  close(): Promise<void>;
-}
+type RawClient = TestSocket;
 
-async function rawClient(port: number): Promise<RawClient> {
-  const ws = new WebSocket(`ws://127.0.0.1:${port}/`);
-  const queue: Array<Record<string, unknown>> = [];
-  const waiters: Array<(m: Record<string, unknown>) => void> = [];
-  const closed = new Promise((resolve) =>
-    ws.addEventListener("close", resolve, { once: true })
-  );
-  ws.addEventListener("message", (event) => {
-    const message = JSON.parse(event.data as string);
-    const waiter = waiters.shift();
-    if (waiter !== undefined) waiter(message);
-    else queue.push(message);
-  });
-  await new Promise<void>((resolve, reject) => {
-    ws.addEventListener("open", () => resolve(), { once: true });
-    ws.addEventListener("error", () => reject(new Error("cannot connect")), {
-      once: true,
-    });
-  });
-  let pings = 0;
-  const client: RawClient = {
-    send: (message) => ws.send(JSON.stringify(message)),
-    next() {
-      const queued = queue.shift();
-      if (queued !== undefined) return Promise.resolve(queued);
-      return new Promise((resolve) => waiters.push(resolve));
-    },
-    async drain() {
-      const id = `drain-${pings++}`;
-      client.send({ action: "ping", id });
-      const out: Array<Record<string, unknown>> = [];
-      while (true) {
-        const message = await client.next();
-        if (message.type === "pong" && message.id === id) return out;
-        out.push(message);
-      }
-    },
-    async close() {
-      if (ws.readyState !== WebSocket.CLOSED) ws.close();
-      await closed;
-    },
-  };
-  return client;
-}
+const rawClient = (port: number): Promise<RawClient> =>
+  open(`ws://127.0.0.1:${port}/`);
 
-async function fakeServer(
+/** A started server over stand-ins that never notify; an error throws. */
+function fakeServer(
   options: Partial<EvrmoreWebSocketServerOptions> = {},
 ): Promise<EvrmoreWebSocketServer> {
-  const server = new EvrmoreWebSocketServer({
-    rpcClient: {
-      call: () => Promise.resolve(null),
-      getmempoolinfo: () => Promise.resolve({ size: 0, bytes: 0, usage: 0 }),
-    },
-    zmqClient: { on: () => () => {}, start: () => Promise.resolve() },
-    host: "127.0.0.1",
-    port: 0,
-    pingInterval: null,
+  return stubServer({
     onError: (error) => {
       throw error;
     },
     ...options,
   });
-  await server.start();
-  return server;
 }
 
 async function request(
@@ -670,23 +612,10 @@ const txidsIn = (messages: WebSocketServerMessage[]) =>
   messages.flatMap((m) => m.type === "transaction" ? [m.data.txid] : []);
 
 Deno.test("filter e2e: devnet asset and address filters against an unfiltered client", async () => {
-  const devnet = new EvrmoreDevnet();
-  await devnet.start();
-  const rpc = new EvrmoreRPCClient({
-    url: devnet.rpcUrl,
-    user: devnet.rpcUser,
-    password: devnet.rpcPassword,
-  });
-  const zmq = new EvrmoreZMQClient({
-    address: devnet.zmqAddress,
-    network: devnet.network,
-  });
+  const node = await startNode();
+  const { devnet } = node;
   const errors: Error[] = [];
-  const server = new EvrmoreWebSocketServer({
-    rpcClient: rpc,
-    zmqClient: zmq,
-    host: "127.0.0.1",
-    port: 0,
+  const server = nodeServer(node, {
     onError: (error) => errors.push(error),
   });
   const clients: EvrmoreWebSocketClient[] = [];
@@ -769,8 +698,6 @@ Deno.test("filter e2e: devnet asset and address filters against an unfiltered cl
   } finally {
     for (const client of clients) await client.disconnect();
     await server.stop();
-    await zmq.close();
-    await rpc.close();
-    await devnet.stop();
+    await node.close();
   }
 });

@@ -9,9 +9,9 @@
 import assert from "node:assert/strict";
 import { ConnectionError } from "../lib/errors.ts";
 import type { DecodedBlock } from "../lib/encoding/types.ts";
-import { EvrmoreDevnet } from "../lib/devnet/mod.ts";
-import { EvrmoreRPCClient } from "../lib/rpc/mod.ts";
-import { EvrmoreZMQClient } from "../lib/zmq/mod.ts";
+import type { EvrmoreDevnet } from "../lib/devnet/mod.ts";
+import type { EvrmoreRPCClient } from "../lib/rpc/mod.ts";
+import type { EvrmoreZMQClient } from "../lib/zmq/mod.ts";
 import {
   EvrmoreWebSocketClient,
   type EvrmoreWebSocketClientOptions,
@@ -26,6 +26,7 @@ import {
   parseServerMessage,
 } from "../lib/websocket/_protocol.ts";
 import { collect } from "./_ws_collect.ts";
+import { nodeServer, startNode } from "./_ws_stack.ts";
 
 interface Stack {
   devnet: EvrmoreDevnet;
@@ -47,26 +48,14 @@ async function stack(
   clientOptions: EvrmoreWebSocketClientOptions = {},
   topics: string[] = ["blocks"],
 ): Promise<Stack> {
-  const devnet = new EvrmoreDevnet();
-  await devnet.start();
-  const rpc = new EvrmoreRPCClient({
-    url: devnet.rpcUrl,
-    user: devnet.rpcUser,
-    password: devnet.rpcPassword,
-  });
-  const zmq = new EvrmoreZMQClient({
-    address: devnet.zmqAddress,
-    network: devnet.network,
-  });
+  const node = await startNode();
+  const { devnet, rpc, zmq } = node;
   const errors: Error[] = [];
   const clientErrors: Error[] = [];
   const servers: EvrmoreWebSocketServer<EvrmoreRPCClient>[] = [];
   const clients: EvrmoreWebSocketClient[] = [];
   const makeServer = (port: number) => {
-    const server = new EvrmoreWebSocketServer({
-      rpcClient: rpc,
-      zmqClient: zmq,
-      host: "127.0.0.1",
+    const server = nodeServer(node, {
       port,
       pingInterval: null,
       onError: (error) => errors.push(error),
@@ -78,9 +67,7 @@ async function stack(
   const close = async () => {
     for (const client of clients) await client.disconnect();
     for (const server of servers) await server.stop();
-    await zmq.close();
-    await rpc.close();
-    await devnet.stop();
+    await node.close();
   };
   try {
     const server = makeServer(0);

@@ -17,9 +17,17 @@ import {
   type EvrmoreWebSocketServerOptions,
   type WebSocketServerRpc,
   type WebSocketServerZmq,
-  type WebSocketServerZmqEvents,
 } from "../lib/websocket/mod.ts";
 import { ServerMessageSchema } from "../lib/websocket/_protocol.ts";
+import {
+  FakeZmq,
+  type Harness as SharedHarness,
+  harnessWith,
+  open,
+  type TestSocket,
+  upgradeAndSubscribe,
+  waitFor,
+} from "./_ws_hardening_helpers.ts";
 
 // ---------------------------------------------------------------------------
 // Fixtures and fakes
@@ -110,44 +118,6 @@ function hashBlockNotification(hash: string): ZMQNotification {
   };
 }
 
-type Handler = (event: never) => void | Promise<void>;
-
-/** A ZMQ client stand-in: emit() drives notifications. */
-class FakeZmq implements WebSocketServerZmq {
-  handlers = new Map<string, Set<Handler>>();
-  starts = 0;
-
-  on<E extends keyof WebSocketServerZmqEvents>(
-    event: E,
-    handler: (event: WebSocketServerZmqEvents[E]) => void | Promise<void>,
-  ): () => void {
-    let set = this.handlers.get(event);
-    if (set === undefined) this.handlers.set(event, set = new Set());
-    set.add(handler as Handler);
-    return () => set.delete(handler as Handler);
-  }
-
-  start(): Promise<void> {
-    this.starts++;
-    return Promise.resolve();
-  }
-
-  emit<E extends keyof WebSocketServerZmqEvents>(
-    event: E,
-    value: WebSocketServerZmqEvents[E],
-  ): void {
-    for (const handler of this.handlers.get(event) ?? []) {
-      void (handler as (v: unknown) => void)(value);
-    }
-  }
-
-  get listenerCount(): number {
-    let n = 0;
-    for (const set of this.handlers.values()) n += set.size;
-    return n;
-  }
-}
-
 /** An RPC client stand-in with scripted answers. */
 class FakeRpc implements WebSocketServerRpc {
   calls: Array<{ method: string; params: unknown[] }> = [];
@@ -204,78 +174,11 @@ class FakeRpc implements WebSocketServerRpc {
 // ---------------------------------------------------------------------------
 // Raw WebSocket test client
 
-interface RawClient {
-  ws: WebSocket;
-  next(timeoutMs?: number): Promise<Record<string, unknown>>;
-  send(message: unknown): void;
-  sendText(text: string): void;
-  /** Sends a ping and collects every message received before the pong. */
-  drain(): Promise<Array<Record<string, unknown>>>;
-  closed: Promise<CloseEvent>;
-  close(): Promise<void>;
-}
+type RawClient = TestSocket;
 
-async function rawClient(port: number): Promise<RawClient> {
-  const ws = new WebSocket(`ws://127.0.0.1:${port}/`);
-  const queue: Array<Record<string, unknown>> = [];
-  const waiters: Array<(m: Record<string, unknown>) => void> = [];
-  const closed = new Promise<CloseEvent>((resolve) =>
-    ws.addEventListener("close", resolve, { once: true })
-  );
-  ws.addEventListener("message", (event) => {
-    const message = JSON.parse(event.data as string);
-    const waiter = waiters.shift();
-    if (waiter !== undefined) waiter(message);
-    else queue.push(message);
-  });
-  await new Promise<void>((resolve, reject) => {
-    ws.addEventListener("open", () => resolve(), { once: true });
-    ws.addEventListener("error", () => reject(new Error("cannot connect")), {
-      once: true,
-    });
-  });
-  let drainId = 0;
-  const client: RawClient = {
-    ws,
-    closed,
-    next(timeoutMs = 3000) {
-      const queued = queue.shift();
-      if (queued !== undefined) return Promise.resolve(queued);
-      return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => {
-          const i = waiters.indexOf(done);
-          if (i >= 0) waiters.splice(i, 1);
-          reject(new Error(`no message within ${timeoutMs} ms`));
-        }, timeoutMs);
-        const done = (m: Record<string, unknown>) => {
-          clearTimeout(timer);
-          resolve(m);
-        };
-        waiters.push(done);
-      });
-    },
-    send(message) {
-      ws.send(JSON.stringify(message));
-    },
-    sendText(text) {
-      ws.send(text);
-    },
-    async drain() {
-      const id = `drain-${drainId++}`;
-      client.send({ action: "ping", id });
-      const out: Array<Record<string, unknown>> = [];
-      while (true) {
-        const message = await client.next();
-        if (message.type === "pong" && message.id === id) return out;
-        out.push(message);
-      }
-    },
-    async close() {
-      if (ws.readyState !== WebSocket.CLOSED) ws.close();
-      await closed;
-    },
-  };
-  return client;
+/** A raw WebSocket to the server on `port`; `next()` waits 3 s by default. */
+function rawClient(port: number): Promise<RawClient> {
+  return open(`ws://127.0.0.1:${port}/`, undefined, { timeoutMs: 3000 });
 }
 
 async function subscribe(
@@ -288,49 +191,13 @@ async function subscribe(
   return answer;
 }
 
-async function waitFor(
-  condition: () => boolean,
-  what: string,
-  timeoutMs = 3000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
+type Harness = SharedHarness<FakeRpc>;
 
-interface Harness {
-  server: EvrmoreWebSocketServer<FakeRpc>;
-  rpc: FakeRpc;
-  zmq: FakeZmq;
-  errors: Error[];
-  [Symbol.asyncDispose](): Promise<void>;
-}
-
-async function harness(
+/** A server over a scripted `FakeRpc` and a `FakeZmq`. */
+function harness(
   options: Partial<EvrmoreWebSocketServerOptions<FakeRpc>> = {},
 ): Promise<Harness> {
-  const rpc = new FakeRpc();
-  const zmq = new FakeZmq();
-  const errors: Error[] = [];
-  const server = new EvrmoreWebSocketServer<FakeRpc>({
-    rpcClient: rpc,
-    zmqClient: zmq,
-    host: "127.0.0.1",
-    port: 0,
-    pingInterval: null,
-    onError: (error) => errors.push(error),
-    ...options,
-  });
-  await server.start();
-  return {
-    server,
-    rpc,
-    zmq,
-    errors,
-    [Symbol.asyncDispose]: () => server.stop(),
-  };
+  return harnessWith(new FakeRpc(), options);
 }
 
 function assertValid(message: Record<string, unknown>): void {
@@ -947,21 +814,7 @@ Deno.test("EvrmoreWebSocketServer isolates a slow client and keeps serving the o
     port: h.server.port,
   });
   try {
-    await conn.write(new TextEncoder().encode(
-      "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
-        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
-    ));
-    const head = new Uint8Array(1024);
-    const n = await conn.read(head);
-    assert.ok(
-      n !== null &&
-        new TextDecoder().decode(head.subarray(0, n)).startsWith(
-          "HTTP/1.1 101",
-        ),
-    );
-    await conn.write(
-      maskedTextFrame('{"action":"subscribe","topic":"transactions"}'),
-    );
+    await upgradeAndSubscribe(conn, "transactions");
     await subscribe(fast, "transactions");
     await waitFor(
       () => h.server.subscriptions.get("transactions")?.size === 2,
@@ -986,20 +839,6 @@ Deno.test("EvrmoreWebSocketServer isolates a slow client and keeps serving the o
     await fast.close();
   }
 });
-
-function maskedTextFrame(text: string): Uint8Array {
-  const payload = new TextEncoder().encode(text);
-  assert.ok(payload.length < 126);
-  const mask = [1, 2, 3, 4];
-  const frame = new Uint8Array(2 + 4 + payload.length);
-  frame[0] = 0x81;
-  frame[1] = 0x80 | payload.length;
-  frame.set(mask, 2);
-  for (let i = 0; i < payload.length; i++) {
-    frame[6 + i] = payload[i]! ^ mask[i % 4]!;
-  }
-  return frame;
-}
 
 Deno.test("EvrmoreWebSocketServer serializes each broadcast once", async () => {
   await using h = await harness();

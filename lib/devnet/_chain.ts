@@ -8,7 +8,6 @@
 
 import {
   assetScript,
-  base58Decode,
   base58Encode,
   blockHash,
   ByteReader,
@@ -33,6 +32,7 @@ import {
   witnessCommitmentScript,
   wtxid as wtxidOf,
 } from "../encoding/mod.ts";
+import { assetHashBytes } from "../encoding/_script_build.ts";
 import type { ZMQTopic } from "../zmq/types.ts";
 import { WalletKey } from "./_keys.ts";
 import { RpcMethodError } from "./_rpc_server.ts";
@@ -357,14 +357,11 @@ export function assetNameError(name: string): string | undefined {
 /** Checks an IPFS hash (`Qm...`) or 64-hex txid; throws the node-style -8 error. */
 export function checkHash(hash: string | undefined): void {
   if (hash === undefined || hash === "") return;
-  if (/^[0-9a-fA-F]{64}$/.test(hash)) return;
   try {
-    const bytes = base58Decode(hash);
-    if (bytes.length === 34 && bytes[0] === 0x12 && bytes[1] === 0x20) return;
+    assetHashBytes(hash);
   } catch {
-    // fall through
+    throw new RpcMethodError(-8, `Invalid IPFS/Txid hash: ${hash}`);
   }
-  throw new RpcMethodError(-8, `Invalid IPFS/Txid hash: ${hash}`);
 }
 
 /** Options of a wallet transaction. */

@@ -14,7 +14,7 @@ import {
 } from "./_bytes.ts";
 import { sha256d } from "./_hash.ts";
 import { evrprogpowHash } from "./_progpow.ts";
-import { type ParsedTx, readTransaction, writeTransaction } from "./_tx.ts";
+import { readTransaction, writeTransaction } from "./_tx.ts";
 import { inputBytes } from "./_tx.ts";
 import type { RawBlock, RawBlockHeader } from "./types.ts";
 
@@ -124,43 +124,6 @@ export function serializeBlockHeader(header: RawBlockHeader): Uint8Array {
   return w.toBytes();
 }
 
-/** A parsed block plus the layout of its transactions. */
-export interface ParsedBlock {
-  /** The block. */
-  block: RawBlock;
-  /** Each transaction's layout in the source bytes. */
-  txs: ParsedTx[];
-  /** Header bytes (a view). */
-  headerBytes: Uint8Array;
-}
-
-/**
- * Parses a block and keeps the layout of each transaction.
- *
- * @param data The block bytes.
- * @param network The network.
- * @returns The parsed block.
- */
-export function readBlock(
-  data: Uint8Array,
-  network: Network | undefined,
-): ParsedBlock {
-  const progpow = networkParams(network).progpowHeader;
-  const r = new ByteReader(data, { what: "block" });
-  const header = readHeader(r, progpow);
-  const headerBytes = data.subarray(0, r.offset);
-  const n = r.readCount(60);
-  const txs: ParsedTx[] = new Array(n);
-  const transactions = new Array(n);
-  for (let i = 0; i < n; i++) {
-    const p = readTransaction(r);
-    txs[i] = p;
-    transactions[i] = p.tx;
-  }
-  r.assertEnd();
-  return { block: { header, transactions }, txs, headerBytes };
-}
-
 /**
  * Parses a serialized block.
  *
@@ -186,7 +149,15 @@ export function parseBlock(
   bytes: Uint8Array | string,
   options?: BlockNetworkOptions,
 ): RawBlock {
-  return readBlock(inputBytes(bytes, "block"), options?.network).block;
+  const data = inputBytes(bytes, "block");
+  const progpow = networkParams(options?.network).progpowHeader;
+  const r = new ByteReader(data, { what: "block" });
+  const header = readHeader(r, progpow);
+  const n = r.readCount(60);
+  const transactions = new Array(n);
+  for (let i = 0; i < n; i++) transactions[i] = readTransaction(r);
+  r.assertEnd();
+  return { header, transactions };
 }
 
 /**

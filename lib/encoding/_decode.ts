@@ -75,7 +75,7 @@ function decodeLayout(
 ): DecodedTransaction {
   const start = L.start, end = L.end;
   const size = end - start;
-  const stripped = L.witness ? 8 + (L.bodyEnd - L.bodyStart) : size;
+  const stripped = L.strippedSize();
   const digest = DIGEST;
   let txid: string;
   let hash: string;
@@ -122,7 +122,7 @@ function decodeLayout(
     }
     const o = inAt[i]!;
     const scriptSig = {
-      asm: len === 0 ? "" : scriptToAsm(script, true, scriptHex, 0),
+      asm: scriptToAsm(script, true, scriptHex),
       hex: scriptHex,
     };
     const count = L.witCount[i]!;
@@ -367,9 +367,7 @@ export function decodeBlock(
     if (i === 0 && L.inputs > 0) {
       coinbaseSig = bytes.subarray(L.sigAt[0]!, L.sigAt[0]! + L.sigLen[0]!);
     }
-    if (L.witness) {
-      stripped -= (L.end - L.start) - (8 + L.bodyEnd - L.bodyStart);
-    }
+    stripped -= (L.end - L.start) - L.strippedSize();
     tx[i] = decodeLayout(bytes, L, opts, true);
   }
   r.assertEnd();

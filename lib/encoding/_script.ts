@@ -266,29 +266,22 @@ const asmOp: Op = { opcode: 0, start: 0, end: 0 };
 /**
  * The node's `ScriptToAsmStr`.
  *
- * Pushed data is printed as slices of the script's hex (`hex`, where byte
- * `i` of the script is at `hex[h0 + 2i]`): callers that already hold the
- * hex of the whole transaction or block pass it, so no byte is converted
- * twice.
+ * Pushed data is printed as slices of the script's hex: callers that
+ * already hold it pass it, so no byte is converted twice.
  *
  * @param s The script.
  * @param sighashDecode Whether to print signature hash types (`[ALL]`), for scriptSigs.
- * @param hex Hex text containing the script's hex (default: the script's own).
- * @param h0 Index in `hex` of the script's first digit.
+ * @param hex The script's hex (default: computed here).
  * @returns The assembly text.
  */
 export function scriptToAsm(
   s: Uint8Array,
   sighashDecode = false,
   hex?: string,
-  h0 = 0,
 ): string {
   const len = s.length;
   if (len === 0) return "";
-  if (hex === undefined) {
-    hex = s.toHex();
-    h0 = 0;
-  }
+  hex ??= s.toHex();
   let out = "";
   let pc = 0;
   let unspendable: boolean | undefined;
@@ -307,7 +300,7 @@ export function scriptToAsm(
         if (n <= 4) {
           part = scriptNumString(s, op.start, op.end);
         } else {
-          part = hex.slice(h0 + 2 * op.start, h0 + 2 * op.end);
+          part = hex.slice(2 * op.start, 2 * op.end);
           if (sighashDecode) {
             unspendable ??= isUnspendable(s);
             if (
@@ -316,15 +309,14 @@ export function scriptToAsm(
             ) {
               const name = SIGHASH_NAMES[s[op.end - 1]!];
               if (name !== undefined) {
-                part = hex.slice(h0 + 2 * op.start, h0 + 2 * op.end - 2) +
-                  name;
+                part = hex.slice(2 * op.start, 2 * op.end - 2) + name;
               }
             }
           }
         }
       } else if (opcode === OP_EVR_ASSET) {
         part = op.end > op.start
-          ? "OP_EVR_ASSET " + hex.slice(h0 + 2 * op.start, h0 + 2 * op.end)
+          ? "OP_EVR_ASSET " + hex.slice(2 * op.start, 2 * op.end)
           : "OP_EVR_ASSET";
       } else {
         part = OP_NAMES[opcode]!;
@@ -943,28 +935,21 @@ function nullAssetJson(
  * @param s The script.
  * @param opts Network and exactness.
  * @param includeHex Whether to include `hex` (false for `decodescript`).
- * @param hex Hex text containing the script's hex (default: the script's own).
- * @param h0 Index in `hex` of the script's first digit.
  * @returns The JSON object, keys in the node's order.
  */
 export function scriptPubKeyJson(
   s: Uint8Array,
   opts: ScriptJsonOptions,
   includeHex = true,
-  hex?: string,
-  h0 = 0,
 ): ScriptPubKey {
   const len = s.length;
+  const hex = s.toHex();
   // Fast paths for the two common templates (same result as the general path).
   if (
     len === 25 && s[0] === OP_DUP && s[1] === OP_HASH160 && s[2] === 0x14 &&
     s[23] === OP_EQUALVERIFY && s[24] === OP_CHECKSIG
   ) {
-    if (hex === undefined) {
-      hex = s.toHex();
-      h0 = 0;
-    }
-    const asm = "OP_DUP OP_HASH160 " + hex.slice(h0 + 6, h0 + 46) +
+    const asm = "OP_DUP OP_HASH160 " + hex.slice(6, 46) +
       " OP_EQUALVERIFY OP_CHECKSIG";
     const address = addressEncoder(opts.network).encodeAt(s, 3, false);
     if (!includeHex) {
@@ -977,7 +962,7 @@ export function scriptPubKeyJson(
     }
     return {
       asm,
-      hex: hex.slice(h0, h0 + 50),
+      hex,
       reqSigs: 1,
       type: "pubkeyhash",
       addresses: [address],
@@ -986,11 +971,7 @@ export function scriptPubKeyJson(
   if (
     len === 23 && s[0] === OP_HASH160 && s[1] === 0x14 && s[22] === OP_EQUAL
   ) {
-    if (hex === undefined) {
-      hex = s.toHex();
-      h0 = 0;
-    }
-    const asm = "OP_HASH160 " + hex.slice(h0 + 4, h0 + 44) + " OP_EQUAL";
+    const asm = "OP_HASH160 " + hex.slice(4, 44) + " OP_EQUAL";
     const address = addressEncoder(opts.network).encodeAt(s, 2, true);
     if (!includeHex) {
       return {
@@ -1002,20 +983,16 @@ export function scriptPubKeyJson(
     }
     return {
       asm,
-      hex: hex.slice(h0, h0 + 46),
+      hex,
       reqSigs: 1,
       type: "scripthash",
       addresses: [address],
     };
   }
-  if (hex === undefined) {
-    hex = s.toHex();
-    h0 = 0;
-  }
-  const asm = scriptToAsm(s, false, hex, h0);
+  const asm = scriptToAsm(s, false, hex);
   const sol = solve(s);
   const out = { asm } as ScriptPubKey;
-  if (includeHex) out.hex = hex.slice(h0, h0 + 2 * len);
+  if (includeHex) out.hex = hex;
   if (!sol.extracted) {
     out.type = sol.type;
     return out;

@@ -209,7 +209,16 @@ function writeString(w: ByteWriter, s: string): void {
   w.writeVarBytes(textEncoder.encode(s));
 }
 
-function assetHashBytes(hash: string): Uint8Array {
+/**
+ * The 34 bytes an asset script carries for an IPFS hash (`Qm...`) or a
+ * 64-hex txid.
+ *
+ * @param hash The hash text.
+ * @returns The bytes.
+ * @throws {TypeError} When it is neither.
+ * @throws {DecodeError} When it is not valid Base58.
+ */
+export function assetHashBytes(hash: string): Uint8Array {
   if (/^[0-9a-fA-F]{64}$/.test(hash)) {
     const out = new Uint8Array(34);
     out[0] = 0x54;

@@ -13,24 +13,8 @@ import {
   hexDecodeError,
   readerError,
 } from "./_bytes.ts";
-import { sha256d, sha256dParts } from "./_hash.ts";
+import { sha256d } from "./_hash.ts";
 import type { RawInput, RawOutput, RawTransaction } from "./types.ts";
-
-/** A parsed transaction plus where its parts lie in the source bytes. */
-export interface ParsedTx {
-  /** The transaction. */
-  tx: RawTransaction;
-  /** Offset of the first byte. */
-  start: number;
-  /** Offset after the last byte. */
-  end: number;
-  /** Offset where the inputs begin (after version, or after marker/flag). */
-  bodyStart: number;
-  /** Offset after the outputs (start of witnesses, or of the lock time). */
-  bodyEnd: number;
-  /** Whether the bytes use the witness serialization. */
-  witness: boolean;
-}
 
 const EMPTY_WITNESS: Uint8Array[] = [];
 
@@ -62,17 +46,15 @@ function readOutputs(r: ByteReader): RawOutput[] {
  * `UnserializeTransaction` does (witness serialization allowed).
  *
  * @param r The reader.
- * @returns The transaction and its layout.
+ * @returns The transaction.
  */
-export function readTransaction(r: ByteReader): ParsedTx {
-  const start = r.offset;
+export function readTransaction(r: ByteReader): RawTransaction {
   const version = r.readI32LE();
   let bodyStart = r.offset;
   let inputs = readInputs(r, r.readCount(41));
   let outputs: RawOutput[];
   let flags = 0;
   if (inputs.length === 0) {
-    const flagAt = r.offset;
     flags = r.readU8();
     if (flags !== 0) {
       bodyStart = r.offset;
@@ -80,16 +62,12 @@ export function readTransaction(r: ByteReader): ParsedTx {
       outputs = readOutputs(r);
     } else {
       outputs = [];
-      void flagAt;
     }
   } else {
     outputs = readOutputs(r);
   }
-  const bodyEnd = r.offset;
-  let witness = false;
   if (flags & 1) {
     flags ^= 1;
-    witness = true;
     let any = false;
     for (const input of inputs) {
       const n = r.readCount(1);
@@ -105,41 +83,7 @@ export function readTransaction(r: ByteReader): ParsedTx {
     throw readerError(r, "unknown transaction optional data", bodyStart - 1);
   }
   const locktime = r.readU32LE();
-  return {
-    tx: { version, inputs, outputs, locktime },
-    start,
-    end: r.offset,
-    bodyStart,
-    bodyEnd,
-    witness,
-  };
-}
-
-/**
- * Internal-order txid of a parsed transaction, hashing views of its bytes.
- *
- * @param bytes The bytes it was parsed from.
- * @param p The layout.
- * @returns The 32-byte hash, internal order.
- */
-export function parsedTxidBytes(bytes: Uint8Array, p: ParsedTx): Uint8Array {
-  if (!p.witness) return sha256d(bytes.subarray(p.start, p.end));
-  return sha256dParts([
-    bytes.subarray(p.start, p.start + 4),
-    bytes.subarray(p.bodyStart, p.bodyEnd),
-    bytes.subarray(p.end - 4, p.end),
-  ]);
-}
-
-/**
- * Size of a parsed transaction without its witness data.
- *
- * @param p The layout.
- * @returns The stripped size in bytes.
- */
-export function parsedStrippedSize(p: ParsedTx): number {
-  if (!p.witness) return p.end - p.start;
-  return 4 + (p.bodyEnd - p.bodyStart) + 4;
+  return { version, inputs, outputs, locktime };
 }
 
 function toBytes(input: Uint8Array | string, what: string): Uint8Array {
@@ -195,9 +139,9 @@ export function inputBytes(
 export function parseTransaction(bytes: Uint8Array | string): RawTransaction {
   const data = toBytes(bytes, "transaction");
   const r = new ByteReader(data, { what: "transaction" });
-  const parsed = readTransaction(r);
+  const tx = readTransaction(r);
   r.assertEnd();
-  return parsed.tx;
+  return tx;
 }
 
 function hasWitness(tx: RawTransaction): boolean {
@@ -352,6 +296,17 @@ export class TxLayout {
   spkAt: Float64Array = new Float64Array(16);
   /** Per output: script length. */
   spkLen: Float64Array = new Float64Array(16);
+
+  /**
+   * Size without the witness serialization (marker, flag, witnesses).
+   *
+   * @returns The stripped size in bytes.
+   */
+  strippedSize(): number {
+    return this.witness
+      ? 8 + (this.bodyEnd - this.bodyStart)
+      : this.end - this.start;
+  }
 }
 
 function grow(a: Float64Array, n: number): Float64Array {

@@ -14,9 +14,14 @@ import {
   TimeoutError,
 } from "../errors.ts";
 import {
+  errorText,
   FilterSchema,
   normalizeTopic,
   parseServerMessage,
+  secondsOption,
+  TOKEN_PROTOCOL_PREFIX,
+  tokenProblem,
+  WEBSOCKET_PROTOCOL,
 } from "./_protocol.ts";
 import type {
   AssetEventData,
@@ -363,8 +368,16 @@ export class EvrmoreWebSocketClient<
       );
     }
     this.uri = uri;
-    this.#pingInterval = seconds("pingInterval", options.pingInterval, 20);
-    this.#pingTimeout = seconds("pingTimeout", options.pingTimeout, 20);
+    this.#pingInterval = secondsOption(
+      "client.pingInterval",
+      options.pingInterval,
+      20,
+    );
+    this.#pingTimeout = secondsOption(
+      "client.pingTimeout",
+      options.pingTimeout,
+      20,
+    );
     this.#reconnect = options.reconnect ?? true;
     this.#reconnectDelay = positive(
       "reconnectDelay",
@@ -388,17 +401,17 @@ export class EvrmoreWebSocketClient<
     );
     this.#maxQueueSize = positive("maxQueueSize", options.maxQueueSize, 1000);
     this.#onError = options.onError ?? (() => {});
-    if (options.token !== undefined) {
-      const token: unknown = options.token;
-      if (
-        typeof token !== "string" || token.length === 0 ||
-        token.length > 1024 || !/^[A-Za-z0-9!#$%&'*+\-.^_`|~]+$/.test(token)
-      ) {
+    const token = options.token;
+    if (token !== undefined) {
+      if (tokenProblem(token) !== undefined) {
         throw new TypeError(
           "Cannot create client: token must be 1 to 1024 characters from letters, digits and !#$%&'*+-.^_`|~",
         );
       }
-      this.#protocols = ["evrmore", `evrmore.token.${token}`];
+      this.#protocols = [
+        WEBSOCKET_PROTOCOL,
+        `${TOKEN_PROTOCOL_PREFIX}${token}`,
+      ];
     }
   }
 
@@ -1246,25 +1259,6 @@ function checkTopic(topic: string): void {
   if (typeof topic !== "string" || topic === "") {
     throw new TypeError("Cannot subscribe: topic must be a non-empty string");
   }
-}
-
-function errorText(cause: unknown): string {
-  return cause instanceof Error ? cause.message : String(cause);
-}
-
-function seconds(
-  name: string,
-  value: number | null | undefined,
-  fallback: number,
-): number {
-  if (value === undefined) return fallback;
-  if (value === null) return 0;
-  if (typeof value !== "number" || !Number.isFinite(value) || value < 0) {
-    throw new RangeError(
-      `Cannot create client: ${name} must be a number of seconds >= 0 or null`,
-    );
-  }
-  return value;
 }
 
 function positive(

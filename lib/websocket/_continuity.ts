@@ -15,7 +15,7 @@ import { decodeBlock } from "../encoding/_decode.ts";
 import type { DecodedBlock } from "../encoding/types.ts";
 import type { Network } from "../network.ts";
 import type { ZMQNotification } from "../zmq/types.ts";
-import { blockData, blockDataFromRpc } from "./_protocol.ts";
+import { blockDataFromRpc } from "./_protocol.ts";
 import type {
   BlockData,
   BlockPointer,
@@ -93,13 +93,15 @@ class BlockWindow {
     if (tip !== undefined) {
       for (let h = tip.height; h >= data.height; h--) this.#delete(h);
     }
-    this.#delete(data.height);
+    // Every height left is below data.height: heights stay in insertion
+    // order, lowest first, so pruning stops at the first one kept.
     this.#byHeight.set(data.height, data);
     this.#heights.set(data.hash, data.height);
     this.#tip = data;
     if (this.#byHeight.size > this.#size) {
-      for (const height of [...this.#byHeight.keys()]) {
-        if (height <= data.height - this.#size) this.#delete(height);
+      for (const height of this.#byHeight.keys()) {
+        if (height > data.height - this.#size) break;
+        this.#delete(height);
       }
     }
   }
@@ -455,13 +457,4 @@ export class BlockContinuity {
     }
     return data;
   }
-}
-
-/** The block data of a decoded block's notification, when it has one. */
-export function notificationBlockData(
-  notification: ZMQNotification,
-): BlockData | undefined {
-  return notification.block === undefined
-    ? undefined
-    : blockData(notification.block);
 }

@@ -280,6 +280,35 @@ export type _SchemaChecks = [
 ];
 
 // ---------------------------------------------------------------------------
+// Tokens (shared by the client and the server's access control)
+
+/** The subprotocol the server echoes when a client offers it. */
+export const WEBSOCKET_PROTOCOL = "evrmore";
+/** Prefix of the subprotocol that carries a token: `evrmore.token.<token>`. */
+export const TOKEN_PROTOCOL_PREFIX = "evrmore.token.";
+
+/** RFC 7230 `token` characters: what a subprotocol (and so a browser token) may hold. */
+const TOKEN_CHARS = /^[A-Za-z0-9!#$%&'*+\-.^_`|~]+$/;
+const MAX_TOKEN_LENGTH = 1024;
+
+/**
+ * Checks that a token can travel as a WebSocket subprotocol (what browsers
+ * can send): 1 to 1024 characters from `A-Z a-z 0-9 !#$%&'*+-.^_`|~`.
+ *
+ * @returns The error text, or `undefined` when the token is valid.
+ */
+export function tokenProblem(token: unknown): string | undefined {
+  if (typeof token !== "string") return "must be a string";
+  if (token.length === 0 || token.length > MAX_TOKEN_LENGTH) {
+    return `must be 1 to ${MAX_TOKEN_LENGTH} characters long`;
+  }
+  if (!TOKEN_CHARS.test(token)) {
+    return "may only hold letters, digits and !#$%&'*+-.^_`|~ (it travels as a WebSocket subprotocol)";
+  }
+  return undefined;
+}
+
+// ---------------------------------------------------------------------------
 // Topics
 
 /** The standard topics, in documentation order. */
@@ -731,4 +760,34 @@ export function sanitizeNodeMessage(message: string, method: string): string {
   if (text.startsWith(prefix)) text = text.slice(prefix.length);
   text = text.replace(URL_PATTERN, "[url]");
   return text.length > 1000 ? `${text.slice(0, 1000)}...` : text;
+}
+
+/** The message of any thrown value. */
+export function errorText(cause: unknown): string {
+  return cause instanceof Error ? cause.message : String(cause);
+}
+
+/**
+ * Validates a seconds option of the server or client, named like
+ * `"server.pingInterval"`: `undefined` gives the default, `null` gives 0
+ * (off).
+ *
+ * @throws {RangeError} For anything but a finite number >= 0 or null.
+ */
+export function secondsOption(
+  option: `${"server" | "client"}.${string}`,
+  value: number | null | undefined,
+  fallback: number,
+): number {
+  if (value === undefined) return fallback;
+  if (value === null) return 0;
+  if (typeof value !== "number" || !Number.isFinite(value) || value < 0) {
+    const dot = option.indexOf(".");
+    throw new RangeError(
+      `Cannot create ${option.slice(0, dot)}: ${
+        option.slice(dot + 1)
+      } must be a number of seconds >= 0 or null`,
+    );
+  }
+  return value;
 }

@@ -7,32 +7,11 @@
  */
 
 import { createHash, timingSafeEqual } from "node:crypto";
-
-/** The subprotocol the server echoes when a client offers it. */
-export const WEBSOCKET_PROTOCOL = "evrmore";
-/** Prefix of the subprotocol that carries a token: `evrmore.token.<token>`. */
-export const TOKEN_PROTOCOL_PREFIX = "evrmore.token.";
-
-/** RFC 7230 `token` characters: what a subprotocol (and so a browser token) may hold. */
-const TOKEN_CHARS = /^[A-Za-z0-9!#$%&'*+\-.^_`|~]+$/;
-const MAX_TOKEN_LENGTH = 1024;
-
-/**
- * Checks that a token can travel as a WebSocket subprotocol (what browsers
- * can send): 1 to 1024 characters from `A-Z a-z 0-9 !#$%&'*+-.^_`|~`.
- *
- * @returns The error text, or `undefined` when the token is valid.
- */
-export function tokenProblem(token: unknown): string | undefined {
-  if (typeof token !== "string") return "must be a string";
-  if (token.length === 0 || token.length > MAX_TOKEN_LENGTH) {
-    return `must be 1 to ${MAX_TOKEN_LENGTH} characters long`;
-  }
-  if (!TOKEN_CHARS.test(token)) {
-    return "may only hold letters, digits and !#$%&'*+-.^_`|~ (it travels as a WebSocket subprotocol)";
-  }
-  return undefined;
-}
+import {
+  MessageIdSchema,
+  TOKEN_PROTOCOL_PREFIX,
+  WEBSOCKET_PROTOCOL,
+} from "./_protocol.ts";
 
 /** The subprotocols a request offers, in order. */
 export function offeredProtocols(request: Request): string[] {
@@ -212,9 +191,8 @@ export function messageId(text: string): string | number | undefined {
   try {
     const parsed: unknown = JSON.parse(text);
     if (typeof parsed !== "object" || parsed === null) return undefined;
-    const id = (parsed as { id?: unknown }).id;
-    if (typeof id === "number" && Number.isFinite(id)) return id;
-    if (typeof id === "string" && id.length <= 128) return id;
+    const id = MessageIdSchema.safeParse((parsed as { id?: unknown }).id);
+    if (id.success) return id.data;
   } catch {
     // Not JSON: no id.
   }

@@ -20,7 +20,7 @@ import type {
   ZMQTopic,
 } from "../zmq/types.ts";
 import type { Network } from "../network.ts";
-import { BlockContinuity, notificationBlockData } from "./_continuity.ts";
+import { BlockContinuity } from "./_continuity.ts";
 import { allowedCommandSet, isDenied } from "./_commands.ts";
 import {
   type MetricFamily,
@@ -37,7 +37,6 @@ import {
   RateLimiter,
   selectProtocol,
   tokenMatches,
-  tokenProblem,
 } from "./_security.ts";
 import {
   DASHBOARD_PATHS,
@@ -50,10 +49,13 @@ import {
   blockData,
   blockDataFromRpc,
   errorMessage,
+  errorText,
   mempoolData,
   outputAddresses,
   parseClientMessage,
   sanitizeNodeMessage,
+  secondsOption,
+  tokenProblem,
   TOPICS,
   transactionData,
 } from "./_protocol.ts";
@@ -639,13 +641,13 @@ export class EvrmoreWebSocketServer<
     if (typeof this.#path !== "string" || !this.#path.startsWith("/")) {
       throw new TypeError('Cannot create server: path must start with "/"');
     }
-    const interval = seconds(
-      "pingInterval",
+    const interval = secondsOption(
+      "server.pingInterval",
       options.pingInterval,
       DEFAULTS.pingInterval,
     );
-    const timeout = seconds(
-      "pingTimeout",
+    const timeout = secondsOption(
+      "server.pingTimeout",
       options.pingTimeout,
       DEFAULTS.pingTimeout,
     );
@@ -923,10 +925,7 @@ export class EvrmoreWebSocketServer<
     const url = new URL(request.url);
     if (url.pathname === "/health" && this.#path !== "/health") {
       if (request.method !== "GET" && request.method !== "HEAD") {
-        return new Response("Method not allowed\n", {
-          status: 405,
-          headers: { allow: "GET, HEAD" },
-        });
+        return methodNotAllowed();
       }
       return Response.json(this.health());
     }
@@ -1068,10 +1067,7 @@ export class EvrmoreWebSocketServer<
 
   #metricsResponse(request: Request, url: URL): Response | Promise<Response> {
     if (request.method !== "GET" && request.method !== "HEAD") {
-      return new Response("Method not allowed\n", {
-        status: 405,
-        headers: { allow: "GET, HEAD" },
-      });
+      return methodNotAllowed();
     }
     const answer = (ok: boolean): Response =>
       ok
@@ -2016,8 +2012,11 @@ export class EvrmoreWebSocketServer<
         }
         this.#markBlock(hash);
         await this.handleBlock(notification);
-        return notificationBlockData(notification) ??
-          (this.#lastBlock?.hash === hash ? this.#lastBlock : undefined);
+        // handleBlock() set #lastBlock, unless an override skipped super.
+        if (this.#lastBlock?.hash === hash) return this.#lastBlock;
+        return notification.block === undefined
+          ? undefined
+          : blockData(notification.block);
       },
       reorg: (message) => this.broadcast("blocks", message),
       report: (cause) => this.#report(cause),
@@ -2251,6 +2250,14 @@ export class EvrmoreWebSocketServer<
   }
 }
 
+/** HTTP 405 for a `GET`/`HEAD`-only endpoint. */
+function methodNotAllowed(): Response {
+  return new Response("Method not allowed\n", {
+    status: 405,
+    headers: { allow: "GET, HEAD" },
+  });
+}
+
 function isBlockTopic(topic: unknown): boolean {
   return topic === "hashblock" || topic === "rawblock";
 }
@@ -2320,10 +2327,6 @@ function utf8Length(text: string): number {
   return bytes;
 }
 
-function errorText(cause: unknown): string {
-  return cause instanceof Error ? cause.message : String(cause);
-}
-
 function integer(
   name: string,
   value: number | undefined,
@@ -2338,21 +2341,6 @@ function integer(
   ) {
     throw new RangeError(
       `Cannot create server: ${name} must be an integer from ${min} to ${max}`,
-    );
-  }
-  return value;
-}
-
-function seconds(
-  name: string,
-  value: number | null | undefined,
-  fallback: number,
-): number {
-  if (value === undefined) return fallback;
-  if (value === null) return 0;
-  if (typeof value !== "number" || !Number.isFinite(value) || value < 0) {
-    throw new RangeError(
-      `Cannot create server: ${name} must be a number of seconds >= 0 or null`,
     );
   }
   return value;
