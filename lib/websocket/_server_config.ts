@@ -1,0 +1,248 @@
+/**
+ * The settings of `EvrmoreWebSocketServer`, checked once at construction:
+ * defaults, ranges, and the derived values its parts use.
+ *
+ * Internal.
+ *
+ * @module
+ */
+
+import { allowedCommandSet } from "./_commands.ts";
+import { digest, normalizeOrigins } from "./_security.ts";
+import { secondsOption, tokenProblem } from "./_protocol.ts";
+import type {
+  EvrmoreWebSocketServerOptions,
+  WebSocketServerRpc,
+} from "./_server_options.ts";
+
+/** The defaults of {@linkcode EvrmoreWebSocketServerOptions}. */
+export const DEFAULTS = {
+  host: "localhost",
+  port: 8765,
+  pingInterval: 20,
+  pingTimeout: 20,
+  path: "/",
+  maxMessageSize: 65536,
+  maxBufferedAmount: 4 * 1024 * 1024,
+  maxPendingCommands: 16,
+  maxFiltersPerClient: 16,
+  maxClients: 10000,
+  mempoolInterval: 1000,
+  seenTransactions: 100000,
+  hashBlockDelay: 1000,
+  maxBackfillBlocks: 100,
+  maxReplayBlocks: 1000,
+  maxMessagesPerSecond: 100,
+} as const;
+
+/** Every setting of the server, checked and with its default applied. */
+export interface ServerConfig {
+  host: string;
+  port: number;
+  path: string;
+  /** `Deno.upgradeWebSocket`'s `idleTimeout` in seconds (0: off). */
+  idleTimeout: number;
+  allowedCommands: ReadonlySet<string>;
+  maxMessageSize: number;
+  maxBufferedAmount: number;
+  maxPendingCommands: number;
+  maxFilters: number;
+  maxClients: number;
+  mempoolInterval: number;
+  seenLimit: number;
+  hashBlockDelay: number;
+  startZmq: boolean;
+  maxBackfill: number;
+  maxReplay: number;
+  /** SHA-256 of the token, when one is required. */
+  authToken: Uint8Array | undefined;
+  authenticate: ((request: Request) => boolean | Promise<boolean>) | undefined;
+  allowedOrigins: ReadonlySet<string> | undefined;
+  /** Messages per second per client (0: no limit). */
+  messageRate: number;
+  messageBurst: number;
+  /** Connections per IP address (0: no cap). */
+  maxClientsPerIp: number;
+  metrics: boolean;
+  dashboard: boolean;
+  onError: (error: Error) => void;
+}
+
+/**
+ * Checks a server's options and applies the defaults.
+ *
+ * @throws {TypeError} For options of the wrong type.
+ * @throws {RangeError} For numbers out of range.
+ */
+export function resolveServerConfig<R extends WebSocketServerRpc>(
+  options: EvrmoreWebSocketServerOptions<R>,
+): ServerConfig {
+  const host = options.host ?? DEFAULTS.host;
+  if (typeof host !== "string" || host === "") {
+    throw new TypeError(
+      "Cannot create server: host must be a non-empty string",
+    );
+  }
+  const path = options.path ?? DEFAULTS.path;
+  if (typeof path !== "string" || !path.startsWith("/")) {
+    throw new TypeError('Cannot create server: path must start with "/"');
+  }
+  const interval = secondsOption(
+    "server.pingInterval",
+    options.pingInterval,
+    DEFAULTS.pingInterval,
+  );
+  const timeout = secondsOption(
+    "server.pingTimeout",
+    options.pingTimeout,
+    DEFAULTS.pingTimeout,
+  );
+  let authToken: Uint8Array | undefined;
+  if (options.authToken !== undefined) {
+    const problem = tokenProblem(options.authToken);
+    if (problem !== undefined) {
+      throw new TypeError(`Cannot create server: authToken ${problem}`);
+    }
+    authToken = digest(options.authToken);
+  }
+  if (
+    options.authenticate !== undefined &&
+    typeof options.authenticate !== "function"
+  ) {
+    throw new TypeError(
+      "Cannot create server: authenticate must be a function",
+    );
+  }
+  const rate = options.maxMessagesPerSecond === undefined
+    ? DEFAULTS.maxMessagesPerSecond
+    : options.maxMessagesPerSecond ?? 0;
+  if (typeof rate !== "number" || !Number.isFinite(rate) || rate < 0) {
+    throw new RangeError(
+      "Cannot create server: maxMessagesPerSecond must be a number >= 0 or null",
+    );
+  }
+  const max = Number.MAX_SAFE_INTEGER;
+  return {
+    host,
+    port: integer("port", options.port, DEFAULTS.port, 0, 65535),
+    path,
+    idleTimeout: interval > 0 && timeout > 0
+      ? Math.ceil(interval + timeout)
+      : 0,
+    allowedCommands: allowedCommandSet(options.allowedCommands),
+    maxMessageSize: integer(
+      "maxMessageSize",
+      options.maxMessageSize,
+      DEFAULTS.maxMessageSize,
+      1,
+      max,
+    ),
+    maxBufferedAmount: integer(
+      "maxBufferedAmount",
+      options.maxBufferedAmount,
+      DEFAULTS.maxBufferedAmount,
+      0,
+      max,
+    ),
+    maxPendingCommands: integer(
+      "maxPendingCommands",
+      options.maxPendingCommands,
+      DEFAULTS.maxPendingCommands,
+      1,
+      max,
+    ),
+    maxFilters: integer(
+      "maxFiltersPerClient",
+      options.maxFiltersPerClient,
+      DEFAULTS.maxFiltersPerClient,
+      0,
+      max,
+    ),
+    maxClients: integer(
+      "maxClients",
+      options.maxClients,
+      DEFAULTS.maxClients,
+      1,
+      max,
+    ),
+    mempoolInterval: integer(
+      "mempoolInterval",
+      options.mempoolInterval,
+      DEFAULTS.mempoolInterval,
+      0,
+      max,
+    ),
+    seenLimit: integer(
+      "seenTransactions",
+      options.seenTransactions,
+      DEFAULTS.seenTransactions,
+      1,
+      max,
+    ),
+    hashBlockDelay: integer(
+      "hashBlockDelay",
+      options.hashBlockDelay,
+      DEFAULTS.hashBlockDelay,
+      0,
+      max,
+    ),
+    startZmq: options.startZmq ?? true,
+    maxBackfill: integer(
+      "maxBackfillBlocks",
+      options.maxBackfillBlocks,
+      DEFAULTS.maxBackfillBlocks,
+      1,
+      max,
+    ),
+    maxReplay: integer(
+      "maxReplayBlocks",
+      options.maxReplayBlocks,
+      DEFAULTS.maxReplayBlocks,
+      0,
+      max,
+    ),
+    authToken,
+    authenticate: options.authenticate,
+    allowedOrigins: options.allowedOrigins === undefined
+      ? undefined
+      : normalizeOrigins(options.allowedOrigins),
+    messageRate: rate,
+    messageBurst: integer(
+      "messageBurst",
+      options.messageBurst,
+      Math.max(1, Math.ceil(2 * rate)),
+      1,
+      max,
+    ),
+    maxClientsPerIp: integer(
+      "maxClientsPerIp",
+      options.maxClientsPerIp,
+      0,
+      1,
+      max,
+    ),
+    metrics: options.metrics ?? true,
+    dashboard: options.dashboard ?? true,
+    onError: options.onError ??
+      ((error) => console.error(`EvrmoreWebSocketServer: ${error.message}`)),
+  };
+}
+
+function integer(
+  name: string,
+  value: number | undefined,
+  fallback: number,
+  min: number,
+  max: number,
+): number {
+  if (value === undefined) return fallback;
+  if (
+    typeof value !== "number" || !Number.isInteger(value) || value < min ||
+    value > max
+  ) {
+    throw new RangeError(
+      `Cannot create server: ${name} must be an integer from ${min} to ${max}`,
+    );
+  }
+  return value;
+}

@@ -1,0 +1,463 @@
+/**
+ * Client sessions of `EvrmoreWebSocketServer`: one client's protocol from
+ * its first message to its last (size and rate limits, parsing,
+ * subscriptions, acks and ids, `since` replays, commands), and the registry
+ * of the clients connected.
+ *
+ * Internal.
+ *
+ * @module
+ */
+
+import {
+  AuthError,
+  ConnectionError,
+  RpcError,
+  TimeoutError,
+} from "../errors.ts";
+import { isDenied } from "./_commands.ts";
+import type { ChainFeed } from "./_feed.ts";
+import type { Hub } from "./_hub.ts";
+import {
+  errorMessage,
+  parseClientMessage,
+  sanitizeNodeMessage,
+} from "./_protocol.ts";
+import { messageId, RateLimiter } from "./_security.ts";
+import type { ServerConfig } from "./_server_config.ts";
+import type { ServerCounters } from "./_server_metrics.ts";
+import type { WebSocketServerRpc } from "./_server_options.ts";
+import { closeQuietly, serialize, withId } from "./_wire.ts";
+import type {
+  BlockMessage,
+  ErrorMessage,
+  PongMessage,
+  ResultMessage,
+  SubscriptionMessage,
+  WebSocketErrorCode,
+  WebSocketMessageId,
+} from "./types.ts";
+
+/** One connected client. */
+interface ClientState {
+  /** Commands running for it. */
+  pending: number;
+  /** Its message allowance, when messages are rate limited. */
+  limiter?: RateLimiter;
+  /** Its IP address, when connections per IP are capped. */
+  ip?: string;
+}
+
+/** What the sessions need of their server. */
+export interface SessionHost {
+  /** Handles one text message (the server's overridable `handleClientMessage`). */
+  handleClientMessage(socket: WebSocket, message: string): Promise<boolean>;
+  /** Runs a task the server waits for when it stops. */
+  track(task: Promise<unknown>): void;
+  /** Reports an error that reaches no client. */
+  report(error: unknown): void;
+}
+
+/** The clients connected, and the protocol each speaks. */
+export class Sessions {
+  #rpc: WebSocketServerRpc;
+  #hub: Hub;
+  #feed: ChainFeed;
+  #host: SessionHost;
+  #config: ServerConfig;
+  #counters: ServerCounters;
+  #clients = new Map<WebSocket, ClientState>();
+  #perIp = new Map<string, number>();
+
+  constructor(
+    parts: { rpc: WebSocketServerRpc; hub: Hub; feed: ChainFeed },
+    host: SessionHost,
+    config: ServerConfig,
+    counters: ServerCounters,
+  ) {
+    this.#rpc = parts.rpc;
+    this.#hub = parts.hub;
+    this.#feed = parts.feed;
+    this.#host = host;
+    this.#config = config;
+    this.#counters = counters;
+  }
+
+  /** Clients connected now. */
+  get size(): number {
+    return this.#clients.size;
+  }
+
+  /** The sockets of the clients connected now. */
+  sockets(): IterableIterator<WebSocket> {
+    return this.#clients.keys();
+  }
+
+  /** Whether a socket is a connected client's. */
+  has(socket: WebSocket): boolean {
+    return this.#clients.has(socket);
+  }
+
+  /** Connections open from one IP address. */
+  openFrom(ip: string): number {
+    return this.#perIp.get(ip) ?? 0;
+  }
+
+  /** Forgets every client (after they were closed). */
+  clear(): void {
+    this.#clients.clear();
+    this.#perIp.clear();
+  }
+
+  /** Registers an upgraded socket and listens to its messages. */
+  add(socket: WebSocket, ip?: string): void {
+    const config = this.#config;
+    const state: ClientState = { pending: 0 };
+    if (config.messageRate > 0) {
+      state.limiter = new RateLimiter(
+        config.messageRate,
+        config.messageBurst,
+        Date.now(),
+      );
+    }
+    if (ip !== undefined) {
+      state.ip = ip;
+      this.#perIp.set(ip, (this.#perIp.get(ip) ?? 0) + 1);
+    }
+    this.#clients.set(socket, state);
+    socket.addEventListener("message", (event) => {
+      const data: unknown = event.data;
+      this.#counters.received++;
+      if (
+        state.limiter !== undefined &&
+        !this.#allowMessage(socket, state.limiter, data)
+      ) return;
+      if (typeof data !== "string") {
+        this.#hub.send(
+          socket,
+          errorMessage(
+            "invalid_message",
+            "Cannot handle message: binary messages are not supported",
+          ),
+        );
+        return;
+      }
+      if (data.length > config.maxMessageSize) {
+        this.#hub.send(
+          socket,
+          errorMessage(
+            "message_too_large",
+            `Cannot handle message: longer than ${config.maxMessageSize} characters`,
+          ),
+        );
+        closeQuietly(socket, 1009, "Message too large");
+        return;
+      }
+      this.#host.track(this.#host.handleClientMessage(socket, data));
+    });
+    const remove = () => this.remove(socket);
+    socket.addEventListener("close", remove);
+    socket.addEventListener("error", remove);
+  }
+
+  /** Forgets a client: its session and its subscriptions. */
+  remove(socket: WebSocket): void {
+    const state = this.#clients.get(socket);
+    this.#clients.delete(socket);
+    if (state?.ip !== undefined) {
+      const open = (this.#perIp.get(state.ip) ?? 1) - 1;
+      if (open > 0) this.#perIp.set(state.ip, open);
+      else this.#perIp.delete(state.ip);
+    }
+    this.#hub.remove(socket);
+  }
+
+  /** Takes one message from a client's allowance; answers or closes when over. */
+  #allowMessage(
+    socket: WebSocket,
+    limiter: RateLimiter,
+    data: unknown,
+  ): boolean {
+    if (socket.readyState !== WebSocket.OPEN) return false;
+    const verdict = limiter.take(Date.now());
+    if (verdict === "ok") return true;
+    if (verdict === "abusive") {
+      this.#counters.rateLimitClosed++;
+      closeQuietly(socket, 1008, "Rate limit exceeded");
+      return false;
+    }
+    this.#counters.rateLimited++;
+    const id = typeof data === "string" && data.length <= 4096
+      ? messageId(data)
+      : undefined;
+    this.#hub.send(
+      socket,
+      errorMessage(
+        "rate_limited",
+        `Cannot handle message: more than ${this.#config.messageRate} messages per second`,
+        { id },
+      ),
+    );
+    return false;
+  }
+
+  /** Whether a socket may still be subscribed (connected, or not yet registered but open). */
+  #live(socket: WebSocket): boolean {
+    return this.#clients.has(socket) || socket.readyState === WebSocket.OPEN;
+  }
+
+  /** The default `handleClientMessage`: subscribe, unsubscribe, ping, command. */
+  async handle(socket: WebSocket, message: string): Promise<boolean> {
+    const hub = this.#hub;
+    const parsed = parseClientMessage(message);
+    switch (parsed.kind) {
+      case "error":
+        hub.send(socket, parsed.error);
+        return true;
+      case "ping": {
+        const pong: PongMessage = withId({ type: "pong" }, parsed.id);
+        hub.send(socket, pong);
+        return true;
+      }
+      case "subscribe":
+      case "unsubscribe": {
+        const set = hub.subscriptions.get(parsed.topic);
+        if (set === undefined) {
+          // A subclass emptied the map: treat as unknown topic.
+          hub.send(
+            socket,
+            errorMessage(
+              "unknown_topic",
+              `Cannot ${parsed.kind}: unknown topic`,
+              { id: parsed.id },
+            ),
+          );
+          return true;
+        }
+        if (parsed.filter !== undefined) {
+          if (parsed.kind === "unsubscribe") {
+            hub.removeFilters(socket, parsed.topic, parsed.filter);
+          } else if (
+            this.#live(socket) &&
+            !hub.addFilter(socket, parsed.topic, parsed.filter)
+          ) {
+            hub.send(
+              socket,
+              errorMessage(
+                "too_many_filters",
+                `Cannot subscribe: at most ${hub.maxFilters} filters per client`,
+                { id: parsed.id },
+              ),
+            );
+            return true;
+          }
+          const answer: SubscriptionMessage = withId({
+            type: "subscription",
+            status: "success",
+            topic: parsed.topic,
+            action: parsed.kind,
+            filter: parsed.filter,
+          }, parsed.id);
+          hub.send(socket, answer);
+          return true;
+        }
+        if (parsed.kind === "subscribe" && parsed.since !== undefined) {
+          // Until the replay: the blocks announced meanwhile are in it.
+          set.delete(socket);
+          await this.#subscribeSince(socket, set, parsed.since, parsed.id);
+          return true;
+        }
+        if (parsed.kind === "subscribe") {
+          if (this.#live(socket)) set.add(socket);
+        } else {
+          hub.unsubscribe(socket, parsed.topic);
+        }
+        const answer: SubscriptionMessage = withId({
+          type: "subscription",
+          status: "success",
+          topic: parsed.topic,
+          action: parsed.kind,
+        }, parsed.id);
+        hub.send(socket, answer);
+        return true;
+      }
+      case "command":
+        await this.#runCommand(
+          socket,
+          parsed.command,
+          parsed.params,
+          parsed.id,
+        );
+        return true;
+    }
+  }
+
+  /**
+   * Subscribes a client to `blocks` from a cursor: in the block queue (so
+   * no block goes out between the replay and the live stream), answers
+   * success, replays the blocks after the cursor, then adds the client.
+   */
+  async #subscribeSince(
+    socket: WebSocket,
+    set: Set<WebSocket>,
+    since: number | string,
+    id: WebSocketMessageId | undefined,
+  ): Promise<void> {
+    const hub = this.#hub;
+    const feed = this.#feed;
+    await feed.enqueue(async () => {
+      let plan;
+      try {
+        plan = await feed.replay(since);
+      } catch (cause) {
+        if (feed.signal.aborted) return;
+        let code: WebSocketErrorCode = "internal_error";
+        if (cause instanceof TimeoutError) code = "timeout";
+        else if (
+          cause instanceof AuthError || cause instanceof ConnectionError
+        ) code = "node_unavailable";
+        else this.#host.report(cause);
+        hub.send(
+          socket,
+          errorMessage(
+            code,
+            code === "internal_error"
+              ? "Cannot subscribe to blocks: cannot replay the blocks"
+              : "Cannot subscribe to blocks: node unavailable",
+            { id },
+          ),
+        );
+        return;
+      }
+      if ("error" in plan) {
+        hub.send(socket, errorMessage(plan.error, plan.message, { id }));
+        return;
+      }
+      if (socket.readyState !== WebSocket.OPEN) return;
+      const answer: SubscriptionMessage = withId({
+        type: "subscription",
+        status: "success",
+        topic: "blocks",
+        action: "subscribe",
+      }, id);
+      hub.send(socket, answer);
+      if (plan.reorg !== undefined) hub.send(socket, plan.reorg);
+      for (const data of plan.blocks) {
+        const message: BlockMessage = { type: "block", data };
+        hub.send(socket, message);
+      }
+      set.add(socket);
+    });
+  }
+
+  async #runCommand(
+    socket: WebSocket,
+    command: string,
+    params: unknown[],
+    id: WebSocketMessageId | undefined,
+  ): Promise<void> {
+    const counters = this.#counters;
+    const hub = this.#hub;
+    if (isDenied(command) || !this.#config.allowedCommands.has(command)) {
+      counters.count(counters.commands, "not_allowed");
+      hub.send(
+        socket,
+        errorMessage(
+          "command_not_allowed",
+          `Cannot run ${command}: not an allowed command`,
+          { id, command },
+        ),
+      );
+      return;
+    }
+    const max = this.#config.maxPendingCommands;
+    const state = this.#clients.get(socket) ?? { pending: 0 };
+    if (state.pending >= max) {
+      counters.count(counters.commands, "too_many_requests");
+      hub.send(
+        socket,
+        errorMessage(
+          "too_many_requests",
+          `Cannot run ${command}: ${max} commands already running`,
+          { id, command },
+        ),
+      );
+      return;
+    }
+    state.pending++;
+    const signal = this.#feed.signal;
+    let answer: ResultMessage | ErrorMessage;
+    try {
+      const data = await this.#rpc.call(command, params, { signal });
+      answer = withId({ type: "result", command, data }, id);
+    } catch (cause) {
+      if (signal.aborted) return;
+      answer = this.#commandError(command, cause, id);
+    } finally {
+      state.pending--;
+    }
+    let text: string;
+    try {
+      text = serialize(answer);
+      counters.count(
+        counters.commands,
+        answer.type === "result" ? "ok" : "error",
+      );
+      if (answer.type === "error") counters.count(counters.errors, answer.code);
+    } catch (cause) {
+      this.#host.report(cause);
+      counters.count(counters.commands, "error");
+      counters.count(counters.errors, "internal_error");
+      text = serialize(
+        errorMessage(
+          "internal_error",
+          `Cannot run ${command}: unserializable result`,
+          { id, command },
+        ),
+      );
+    }
+    hub.send(socket, text);
+  }
+
+  #commandError(
+    command: string,
+    cause: unknown,
+    id: WebSocketMessageId | undefined,
+  ): ErrorMessage {
+    const context = { id, command };
+    if (cause instanceof RpcError) {
+      return errorMessage(
+        cause.code,
+        sanitizeNodeMessage(cause.message, command),
+        context,
+      );
+    }
+    if (cause instanceof TimeoutError) {
+      return errorMessage(
+        "timeout",
+        `Cannot run ${command}: the node did not answer in time`,
+        context,
+      );
+    }
+    if (cause instanceof AuthError || cause instanceof ConnectionError) {
+      return errorMessage(
+        "node_unavailable",
+        `Cannot run ${command}: node unavailable`,
+        context,
+      );
+    }
+    if (cause instanceof TypeError || cause instanceof RangeError) {
+      return errorMessage(
+        "invalid_params",
+        sanitizeNodeMessage(cause.message, command),
+        context,
+      );
+    }
+    this.#host.report(cause);
+    return errorMessage(
+      "internal_error",
+      `Cannot run ${command}: internal error`,
+      context,
+    );
+  }
+}
