@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import net from "node:net";
 import {
   GuardedListener,
   type ListenerRejection,
@@ -142,17 +143,13 @@ Deno.test("GuardedListener caps pending handshakes per address", async () => {
   await serverCloses(fourth);
   fourth.close();
   // Another address is still served while 127.0.0.1 is at its cap.
-  const other = await Deno.connect({ hostname: "127.0.0.2", port: s.port })
-    .catch(() => undefined);
-  if (other !== undefined) {
-    await other.write(
-      new TextEncoder().encode("GET / HTTP/1.1\r\nHost: x\r\n\r\n"),
-    );
-    const text = new TextDecoder().decode(await readAll(other));
-    assert.match(text, /^HTTP\/1\.1 200/);
-    assert.match(text, /"peer":"127\.0\.0\.2"/);
-    other.close();
-  }
+  const text = await requestFrom(
+    "127.0.0.2",
+    s.port,
+    "GET / HTTP/1.1\r\nHost: x\r\n\r\n",
+  );
+  assert.match(text, /^HTTP\/1\.1 200/);
+  assert.match(text, /"peer":"127\.0\.0\.2"/);
   for (const c of conns) c.close();
 });
 
@@ -166,6 +163,35 @@ Deno.test("GuardedListener caps pending handshakes in total", async () => {
   await serverCloses(c);
   for (const conn of [a, b, c]) conn.close();
 });
+
+/** Sends `request` from local address `from` (a second client address) and reads the whole answer. */
+function requestFrom(
+  from: string,
+  port: number,
+  request: string,
+): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ host: "127.0.0.1", port, localAddress: from });
+    const chunks: Uint8Array[] = [];
+    socket.on("connect", () => socket.write(request));
+    socket.on("data", (chunk: Uint8Array) => chunks.push(chunk));
+    socket.on("error", reject);
+    socket.on(
+      "close",
+      () => resolve(new TextDecoder().decode(concatBytes(chunks))),
+    );
+  });
+}
+
+function concatBytes(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((s, p) => s + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
 
 async function readAll(conn: Deno.Conn): Promise<Uint8Array> {
   const parts: Uint8Array[] = [];
@@ -251,4 +277,100 @@ Deno.test("GuardedListener closes with 1009 on the first oversized message of an
   const done = closed(ws);
   ws.close();
   await done;
+});
+
+async function hasPrlimit(): Promise<boolean> {
+  try {
+    await new Deno.Command("prlimit", {
+      args: ["--version"],
+      stdout: "null",
+      stderr: "null",
+    }).output();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+Deno.test({
+  name: "GuardedListener survives a flood larger than the open-file limit",
+  ignore: Deno.build.os !== "linux" || !(await hasPrlimit()),
+  async fn() {
+    const child = new Deno.Command("prlimit", {
+      args: [
+        "--nofile=128:128",
+        Deno.execPath(),
+        "run",
+        "--allow-net",
+        "--allow-read",
+        "--allow-write",
+        new URL("./_listener_flood_process.ts", import.meta.url).pathname,
+        "500", // handshake deadline (ms)
+        "64", // descriptors the front may hold, of 128
+      ],
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    const first = await lines.read();
+    const { port } = JSON.parse(first.value ?? "{}");
+    assert.equal(typeof port, "number", first.value);
+    const honest = await openWs(port);
+    let ticks = 0;
+    honest.onmessage = () => ticks++;
+    // 300 idle connections from 300 addresses: more than the 128 descriptors.
+    const flood: net.Socket[] = [];
+    await Promise.all(
+      Array.from({ length: 300 }, (_, i) =>
+        new Promise<void>((resolve) => {
+          const socket = net.connect({
+            host: "127.0.0.1",
+            port,
+            localAddress: `127.0.${1 + Math.floor(i / 250)}.${(i % 250) + 1}`,
+          });
+          socket.on("connect", () => resolve());
+          socket.on("error", () => resolve());
+          socket.on("close", () => resolve());
+          flood.push(socket);
+        })),
+    );
+    // The flood is cut by the handshake deadline; a new client gets in.
+    const ticksDuringFlood = ticks;
+    let late: WebSocket | undefined;
+    for (let attempt = 0; late === undefined && attempt < 100; attempt++) {
+      late = await openWs(port).catch(() => undefined);
+      if (late === undefined) await new Promise((r) => setTimeout(r, 100));
+    }
+    if (late === undefined) {
+      try {
+        child.kill();
+      } catch { /* gone */ }
+      await child.status;
+      const stderr = await new Response(child.stderr).text();
+      assert.fail(
+        `a new client could not connect after the flood: ${
+          JSON.stringify(await child.status)
+        } ${stderr}`,
+      );
+    }
+    const lateTick = nextMessage(late);
+    assert.match(String(await lateTick), /^tick \d+$/);
+    // The honest client kept receiving all along.
+    const before = ticks;
+    await nextMessage(honest);
+    assert.ok(ticks > before && ticks > ticksDuringFlood);
+    assert.equal(honest.readyState, WebSocket.OPEN);
+    for (const s of flood) s.destroy();
+    for (const ws of [honest, late]) {
+      const done = closed(ws);
+      ws.close();
+      await done;
+    }
+    await child.stdin.close();
+    await lines.cancel();
+    const status = await child.status;
+    const stderr = await new Response(child.stderr).text();
+    assert.equal(status.code, 0, stderr);
+  },
 });

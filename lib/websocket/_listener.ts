@@ -33,6 +33,7 @@ export type ListenerRejection =
   | "head_too_large"
   | "bad_request"
   | "too_many_pending"
+  | "too_many_connections"
   | "too_many_pending_per_address"
   | "upstream_unavailable"
   | "message_too_large"
@@ -54,6 +55,17 @@ export interface GuardedListenerOptions {
   maxPending?: number;
   /** Connections still sending their head, per peer address. Default 16. */
   maxPendingPerAddress?: number;
+  /**
+   * Descriptors the front may hold: one per connection still sending its
+   * head, three per forwarded connection (client, and both ends of the
+   * Unix socket). Past it, new connections are accepted and closed at once.
+   * Keep it below the open-file limit with room for the runtime, the node's
+   * sockets and the one descriptor an accept-and-close needs (see
+   * `planClients()` in `_fd_limit.ts`): Deno cannot survive running out —
+   * `Deno.serve` stops accepting for good, and the runtime panics when it
+   * needs a descriptor for a signal handler. Default 4096.
+   */
+  maxDescriptors?: number;
   /** Largest WebSocket message from a client, in bytes. Default 65 536. */
   maxMessageBytes?: number;
   /** Milliseconds to wait after a failed `accept()`. Default 100. */
@@ -161,6 +173,7 @@ export class GuardedListener {
       maxPending: options.maxPending ?? 1024,
       maxPendingPerAddress: options.maxPendingPerAddress ?? 16,
       maxMessageBytes: options.maxMessageBytes ?? 65_536,
+      maxDescriptors: options.maxDescriptors ?? 4096,
       acceptBackoffMs: options.acceptBackoffMs ?? 100,
     };
     this.#onReject = options.onReject ?? (() => {});
@@ -203,6 +216,11 @@ export class GuardedListener {
     return this.close();
   }
 
+  /** Descriptors held: pending connections, and three per forwarded one. */
+  #descriptors(): number {
+    return this.#pending + 3 * (this.#open.size - this.#pending);
+  }
+
   async #acceptLoop(): Promise<void> {
     while (!this.#closed) {
       let conn: Deno.TcpConn;
@@ -222,6 +240,10 @@ export class GuardedListener {
   async #handle(conn: Deno.TcpConn): Promise<void> {
     const peer = conn.remoteAddr.hostname;
     const o = this.#options;
+    if (this.#descriptors() + 1 > o.maxDescriptors) {
+      this.#onReject("too_many_connections", peer);
+      return closeQuietly(conn);
+    }
     if (this.#pending >= o.maxPending) {
       this.#onReject("too_many_pending", peer);
       return closeQuietly(conn);
