@@ -108,6 +108,15 @@ Deno.test("rewriteHead() sets the peer, drops a forged one, and closes plain HTT
   assert.equal(ws?.upgrade, true);
   assert.match(ws!.head, /Connection: Upgrade\r\n/);
   assert.equal(rewriteHead("GET / HTTP/2.0", "::1"), undefined);
+  assert.equal(rewriteHead("GET / HTTP/1.1\r\nHost: a b", "::1"), undefined);
+  assert.equal(
+    rewriteHead("GET / HTTP/1.1\r\nHost: a\r\nHost: b", "::1"),
+    undefined,
+  );
+  assert.equal(
+    rewriteHead("GET / HTTP/1.1\r\nHost: [::1]:8765", "::1")?.upgrade,
+    false,
+  );
   assert.equal(rewriteHead("hello", "::1"), undefined);
   assert.equal(
     rewriteHead("GET / HTTP/1.1\r\nno colon here", "::1"),

@@ -102,7 +102,8 @@ function indexOfHeadEnd(buf: Uint8Array, length: number, from: number): number {
  * Rewrites a request head for the inner server: drops any `X-Evrmore-Peer`,
  * adds the real one, and for a request that is not a WebSocket upgrade
  * replaces `Connection` with `close`. Returns `undefined` when the head is
- * not an HTTP/1.x request.
+ * not an HTTP/1.x request, or has several `Host` lines or one that is not
+ * a valid host.
  */
 export function rewriteHead(
   head: string,
@@ -112,6 +113,7 @@ export function rewriteHead(
   const requestLine = lines[0] ?? "";
   if (!/^[A-Z]{1,16} \S+ HTTP\/1\.[01]$/.test(requestLine)) return undefined;
   let upgrade = false;
+  let hosts = 0;
   const kept: string[] = [requestLine];
   for (let i = 1; i < lines.length; i++) {
     const line = lines[i]!;
@@ -120,6 +122,11 @@ export function rewriteHead(
     const name = line.slice(0, colon).trim().toLowerCase();
     const value = line.slice(colon + 1).trim();
     if (name === PEER_HEADER) continue;
+    if (name === "host") {
+      // Deno.serve turns `Host: a b` into the URL "http://a b/", which
+      // `new URL()` then refuses: refuse it here, as one 400.
+      if (hosts++ > 0 || !URL.canParse(`http://${value}/`)) return undefined;
+    }
     if (name === "upgrade" && value.toLowerCase() === "websocket") {
       upgrade = true;
     }
