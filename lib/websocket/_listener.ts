@@ -1,0 +1,443 @@
+/**
+ * A TCP front for the server's `Deno.serve`, which has no handshake
+ * deadline and stops accepting for good when file descriptors run out.
+ * This front owns the accept loop and the first bytes of every connection:
+ *
+ * - `accept()` errors (EMFILE under a flood) are survived with a short
+ *   back-off; accepting resumes as soon as descriptors are free again.
+ * - A connection must deliver its whole request head within
+ *   `handshakeTimeoutMs` (default 10 s) and `maxHeadBytes`, else it is
+ *   closed; pending handshakes are capped in total and per address.
+ * - The head is forwarded, with the peer address in `X-Evrmore-Peer`
+ *   (any such header from the client is dropped), to the real server on a
+ *   Unix socket; plain HTTP requests are forwarded with `Connection: close`.
+ * - After a `101 Switching Protocols`, every client frame header is read by
+ *   a {@linkcode FrameGuard}: the first message larger than
+ *   `maxMessageBytes` closes the connection with 1009 before Deno buffers
+ *   it; a protocol error closes with 1002.
+ *
+ * Cost: three descriptors per client instead of one, and one copy of each
+ * byte through JavaScript (see `bench/listener_bench.ts`).
+ *
+ * @module
+ */
+
+import { encodeCloseFrame, FrameGuard } from "./_frame_guard.ts";
+
+/** The header carrying the TCP peer's address to the inner server. */
+export const PEER_HEADER = "x-evrmore-peer";
+
+/** Why {@linkcode GuardedListener} closed a connection. */
+export type ListenerRejection =
+  | "handshake_timeout"
+  | "head_too_large"
+  | "bad_request"
+  | "too_many_pending"
+  | "too_many_connections"
+  | "too_many_pending_per_address"
+  | "upstream_unavailable"
+  | "message_too_large"
+  | "protocol_error";
+
+/** Options of {@linkcode GuardedListener}. */
+export interface GuardedListenerOptions {
+  /** Address to listen on. Default `127.0.0.1`. */
+  hostname?: string;
+  /** Port; 0 picks a free one. Default 8765. */
+  port?: number;
+  /** Unix socket path of the inner `Deno.serve`. */
+  upstreamPath: string;
+  /** Milliseconds to deliver the whole request head. Default 10 000. */
+  handshakeTimeoutMs?: number;
+  /** Largest request head in bytes. Default 16 384. */
+  maxHeadBytes?: number;
+  /** Connections still sending their head, in total. Default 1024. */
+  maxPending?: number;
+  /** Connections still sending their head, per peer address. Default 16. */
+  maxPendingPerAddress?: number;
+  /**
+   * Descriptors the front may hold: one per connection still sending its
+   * head, three per forwarded connection (client, and both ends of the
+   * Unix socket). Past it, new connections are accepted and closed at once.
+   * Keep it below the open-file limit with room for the runtime, the node's
+   * sockets and the one descriptor an accept-and-close needs (see
+   * `planClients()` in `_fd_limit.ts`): Deno cannot survive running out —
+   * `Deno.serve` stops accepting for good, and the runtime panics when it
+   * needs a descriptor for a signal handler. Default 4096.
+   */
+  maxDescriptors?: number;
+  /** Largest WebSocket message from a client, in bytes. Default 65 536. */
+  maxMessageBytes?: number;
+  /** Milliseconds to wait after a failed `accept()`. Default 100. */
+  acceptBackoffMs?: number;
+  /** Told about every connection closed by the front (for metrics and logs). */
+  onReject?: (reason: ListenerRejection, peer: string) => void;
+  /** Told about `accept()` errors (rate-limit the logging). */
+  onAcceptError?: (error: unknown) => void;
+}
+
+/** Counters of a {@linkcode GuardedListener}. */
+export interface GuardedListenerStats {
+  /** Connections still sending their head. */
+  pending: number;
+  /** Connections forwarded to the inner server and open. */
+  open: number;
+  /** `accept()` calls that failed. */
+  acceptErrors: number;
+}
+
+const HEAD_END = new Uint8Array([13, 10, 13, 10]);
+
+function indexOfHeadEnd(buf: Uint8Array, length: number, from: number): number {
+  for (let i = Math.max(0, from - 3); i + 3 < length; i++) {
+    if (
+      buf[i] === 13 && buf[i + 1] === 10 && buf[i + 2] === 13 &&
+      buf[i + 3] === 10
+    ) return i;
+  }
+  return -1;
+}
+
+/**
+ * Rewrites a request head for the inner server: drops any `X-Evrmore-Peer`,
+ * adds the real one, and for a request that is not a WebSocket upgrade
+ * replaces `Connection` with `close`. Returns `undefined` when the head is
+ * not an HTTP/1.x request, or has several `Host` lines or one that is not
+ * a valid host.
+ */
+export function rewriteHead(
+  head: string,
+  peer: string,
+): { head: string; upgrade: boolean } | undefined {
+  const lines = head.split("\r\n");
+  const requestLine = lines[0] ?? "";
+  if (!/^[A-Z]{1,16} \S+ HTTP\/1\.[01]$/.test(requestLine)) return undefined;
+  let upgrade = false;
+  let hosts = 0;
+  const kept: string[] = [requestLine];
+  for (let i = 1; i < lines.length; i++) {
+    const line = lines[i]!;
+    const colon = line.indexOf(":");
+    if (colon <= 0) return undefined;
+    const name = line.slice(0, colon).trim().toLowerCase();
+    const value = line.slice(colon + 1).trim();
+    if (name === PEER_HEADER) continue;
+    if (name === "host") {
+      // Deno.serve turns `Host: a b` into the URL "http://a b/", which
+      // `new URL()` then refuses: refuse it here, as one 400.
+      if (hosts++ > 0 || !URL.canParse(`http://${value}/`)) return undefined;
+    }
+    if (name === "upgrade" && value.toLowerCase() === "websocket") {
+      upgrade = true;
+    }
+    if (name === "connection") continue; // set below
+    kept.push(line);
+  }
+  kept.push(upgrade ? "Connection: Upgrade" : "Connection: close");
+  kept.push(`${PEER_HEADER}: ${peer}`);
+  return { head: kept.join("\r\n") + "\r\n\r\n", upgrade };
+}
+
+/**
+ * Accepts TCP connections, enforces the handshake deadline and caps, and
+ * forwards each connection to an inner `Deno.serve` on a Unix socket.
+ *
+ * @example
+ * ```ts ignore
+ * import { GuardedListener, PEER_HEADER } from "./_listener.ts";
+ * const path = await Deno.makeTempFile() + ".sock";
+ * const inner = Deno.serve({ path, onListen() {} }, (req) => {
+ *   const peer = req.headers.get(PEER_HEADER); // the real client address
+ *   const { socket, response } = Deno.upgradeWebSocket(req);
+ *   socket.onmessage = (e) => socket.send(e.data);
+ *   return response;
+ * });
+ * const front = new GuardedListener({ port: 8765, upstreamPath: path });
+ * ```
+ */
+export class GuardedListener {
+  #listener: Deno.TcpListener;
+  #options: Required<
+    Omit<GuardedListenerOptions, "onReject" | "onAcceptError">
+  >;
+  #onReject: (reason: ListenerRejection, peer: string) => void;
+  #onAcceptError: (error: unknown) => void;
+  #pending = 0;
+  #pendingByPeer = new Map<string, number>();
+  #open = new Set<Deno.Conn>();
+  #acceptErrors = 0;
+  #closed = false;
+  #loop: Promise<void>;
+
+  /** Starts listening. @throws {Deno.errors.AddrInUse} and other bind errors. */
+  constructor(options: GuardedListenerOptions) {
+    this.#options = {
+      hostname: options.hostname ?? "127.0.0.1",
+      port: options.port ?? 8765,
+      upstreamPath: options.upstreamPath,
+      handshakeTimeoutMs: options.handshakeTimeoutMs ?? 10_000,
+      maxHeadBytes: options.maxHeadBytes ?? 16_384,
+      maxPending: options.maxPending ?? 1024,
+      maxPendingPerAddress: options.maxPendingPerAddress ?? 16,
+      maxMessageBytes: options.maxMessageBytes ?? 65_536,
+      maxDescriptors: options.maxDescriptors ?? 4096,
+      acceptBackoffMs: options.acceptBackoffMs ?? 100,
+    };
+    this.#onReject = options.onReject ?? (() => {});
+    this.#onAcceptError = options.onAcceptError ?? (() => {});
+    this.#listener = Deno.listen({
+      hostname: this.#options.hostname,
+      port: this.#options.port,
+    });
+    this.#loop = this.#acceptLoop();
+  }
+
+  /** The address listened on. */
+  get addr(): Deno.NetAddr {
+    return this.#listener.addr;
+  }
+
+  /** Current counters. */
+  get stats(): GuardedListenerStats {
+    return {
+      pending: this.#pending,
+      open: this.#open.size,
+      acceptErrors: this.#acceptErrors,
+    };
+  }
+
+  /** Stops accepting and closes every connection (idempotent). */
+  async close(): Promise<void> {
+    if (!this.#closed) {
+      this.#closed = true;
+      try {
+        this.#listener.close();
+      } catch { /* already closed */ }
+      for (const conn of this.#open) closeQuietly(conn);
+    }
+    await this.#loop;
+  }
+
+  /** Same as {@linkcode GuardedListener.close}. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  /** Descriptors held: pending connections, and three per forwarded one. */
+  #descriptors(): number {
+    return this.#pending + 3 * (this.#open.size - this.#pending);
+  }
+
+  async #acceptLoop(): Promise<void> {
+    while (!this.#closed) {
+      let conn: Deno.TcpConn;
+      try {
+        conn = await this.#listener.accept();
+      } catch (error) {
+        if (this.#closed) return;
+        this.#acceptErrors++;
+        this.#onAcceptError(error);
+        await new Promise((r) => setTimeout(r, this.#options.acceptBackoffMs));
+        continue;
+      }
+      this.#handle(conn).catch(() => closeQuietly(conn));
+    }
+  }
+
+  async #handle(conn: Deno.TcpConn): Promise<void> {
+    const peer = conn.remoteAddr.hostname;
+    const o = this.#options;
+    if (this.#descriptors() + 1 > o.maxDescriptors) {
+      this.#onReject("too_many_connections", peer);
+      return closeQuietly(conn);
+    }
+    if (this.#pending >= o.maxPending) {
+      this.#onReject("too_many_pending", peer);
+      return closeQuietly(conn);
+    }
+    const perPeer = this.#pendingByPeer.get(peer) ?? 0;
+    if (perPeer >= o.maxPendingPerAddress) {
+      this.#onReject("too_many_pending_per_address", peer);
+      return closeQuietly(conn);
+    }
+    this.#pending++;
+    this.#pendingByPeer.set(peer, perPeer + 1);
+    this.#open.add(conn);
+    let upstream: Deno.UnixConn | undefined;
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      closeQuietly(conn);
+    }, o.handshakeTimeoutMs);
+    let head: { head: string; upgrade: boolean } | undefined;
+    let rest: Uint8Array;
+    try {
+      const buf = new Uint8Array(o.maxHeadBytes + 4);
+      let length = 0;
+      let end = -1;
+      while (end === -1) {
+        if (length >= buf.length) {
+          this.#onReject("head_too_large", peer);
+          await writeQuietly(
+            conn,
+            "HTTP/1.1 431 Request Header Fields Too Large\r\nConnection: close\r\nContent-Length: 0\r\n\r\n",
+          );
+          return;
+        }
+        const n = await conn.read(buf.subarray(length)).catch(() => null);
+        if (n === null) {
+          if (timedOut) this.#onReject("handshake_timeout", peer);
+          return;
+        }
+        length += n;
+        end = indexOfHeadEnd(buf, length, length - n);
+      }
+      head = rewriteHead(
+        new TextDecoder("latin1").decode(buf.subarray(0, end)),
+        peer,
+      );
+      rest = buf.slice(end + HEAD_END.length, length);
+      if (head === undefined) {
+        this.#onReject("bad_request", peer);
+        await writeQuietly(
+          conn,
+          "HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n",
+        );
+        return;
+      }
+      try {
+        upstream = await Deno.connect({
+          transport: "unix",
+          path: o.upstreamPath,
+        });
+      } catch {
+        this.#onReject("upstream_unavailable", peer);
+        await writeQuietly(
+          conn,
+          "HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n",
+        );
+        return;
+      }
+    } finally {
+      clearTimeout(timer);
+      this.#pending--;
+      const left = (this.#pendingByPeer.get(peer) ?? 1) - 1;
+      if (left === 0) this.#pendingByPeer.delete(peer);
+      else this.#pendingByPeer.set(peer, left);
+      if (upstream === undefined) {
+        this.#open.delete(conn);
+        closeQuietly(conn);
+      }
+    }
+    if (timedOut) {
+      this.#open.delete(conn);
+      closeQuietly(upstream);
+      return;
+    }
+    try {
+      await upstream.write(new TextEncoder().encode(head.head));
+      if (rest.length > 0) await upstream.write(rest); // a request body
+      await this.#pump(conn, upstream, head.upgrade, peer);
+    } finally {
+      this.#open.delete(conn);
+      closeQuietly(conn);
+      closeQuietly(upstream);
+    }
+  }
+
+  async #pump(
+    client: Deno.TcpConn,
+    upstream: Deno.UnixConn,
+    upgrade: boolean,
+    peer: string,
+  ): Promise<void> {
+    const guard = upgrade
+      ? new FrameGuard({ maxMessageBytes: this.#options.maxMessageBytes })
+      : undefined;
+    let stop = false;
+    let draining = false;
+    const down = (async () => {
+      const buf = new Uint8Array(64 * 1024);
+      for (;;) {
+        const n = await upstream.read(buf).catch(() => null);
+        if (n === null || stop) break;
+        if (!(await writeAll(client, buf.subarray(0, n)))) break;
+      }
+      stop = true;
+      if (!draining) closeQuietly(client);
+    })();
+    const up = (async () => {
+      const buf = new Uint8Array(64 * 1024);
+      for (;;) {
+        const n = await client.read(buf).catch(() => null);
+        if (n === null || stop) break;
+        const chunk = buf.subarray(0, n);
+        if (guard !== undefined) {
+          const verdict = guard.feed(chunk);
+          if (verdict.kind === "too_big" || verdict.kind === "protocol_error") {
+            const tooBig = verdict.kind === "too_big";
+            this.#onReject(
+              tooBig ? "message_too_large" : "protocol_error",
+              peer,
+            );
+            stop = true;
+            draining = true;
+            closeQuietly(upstream);
+            await writeAll(
+              client,
+              encodeCloseFrame(
+                tooBig ? 1009 : 1002,
+                tooBig ? "message_too_large" : "protocol_error",
+              ),
+            );
+            await drainThenClose(client, DRAIN_MS);
+            break;
+          }
+        }
+        if (!(await writeAll(upstream, chunk))) break;
+      }
+      stop = true;
+      closeQuietly(upstream);
+    })();
+    await Promise.all([down, up]);
+  }
+}
+
+/** Milliseconds to keep reading (and discarding) after a close frame. */
+const DRAIN_MS = 1000;
+
+/**
+ * Half-closes `conn` and discards what it still sends for up to `ms`, so
+ * the peer reads the close frame before the socket goes (closing with
+ * unread input would reset the connection and lose the frame).
+ */
+async function drainThenClose(conn: Deno.TcpConn, ms: number): Promise<void> {
+  try {
+    await conn.closeWrite();
+  } catch { /* gone */ }
+  const timer = setTimeout(() => closeQuietly(conn), ms);
+  const buf = new Uint8Array(64 * 1024);
+  while ((await conn.read(buf).catch(() => null)) !== null) { /* discard */ }
+  clearTimeout(timer);
+  closeQuietly(conn);
+}
+
+async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<boolean> {
+  try {
+    let at = 0;
+    while (at < bytes.length) at += await conn.write(bytes.subarray(at));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function writeQuietly(conn: Deno.Conn, text: string): Promise<void> {
+  await writeAll(conn, new TextEncoder().encode(text));
+}
+
+function closeQuietly(conn: Deno.Conn | undefined): void {
+  try {
+    conn?.close();
+  } catch { /* already closed */ }
+}
