@@ -40,16 +40,40 @@ function escapeHtml(text: string): string {
 }
 
 /**
+ * The WebSocket origin of the page at `pageUrl`: `wss://host:port` for an
+ * `https:` page, `ws://host:port` for an `http:` one; `undefined` when the
+ * URL cannot be parsed or is neither.
+ */
+function socketOrigin(pageUrl: string | undefined): string | undefined {
+  if (pageUrl === undefined) return undefined;
+  let url: URL;
+  try {
+    url = new URL(pageUrl);
+  } catch {
+    return undefined;
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") return undefined;
+  // URL parsing leaves no spaces, quotes or semicolons in a host.
+  return `${url.protocol === "https:" ? "wss" : "ws"}://${url.host}`;
+}
+
+/**
  * The Content-Security-Policy of the page: nothing but its own nonce-bearing
- * script and style, and WebSocket/fetch connections to its own origin.
+ * script and style, and WebSocket/fetch connections to its own origin only
+ * (`'self'` plus the `ws:`/`wss:` origin of the same host and port; older
+ * browsers do not count WebSocket URLs as `'self'`).
  *
  * @param nonce The nonce given to {@linkcode dashboardPage}.
+ * @param pageUrl The URL the page was requested at (the request's `url`).
  * @returns The header value.
  */
-export function dashboardCsp(nonce: string): string {
+export function dashboardCsp(nonce: string, pageUrl?: string): string {
+  const socket = socketOrigin(pageUrl);
   return [
     "default-src 'none'",
-    "connect-src 'self' ws: wss:",
+    socket === undefined
+      ? "connect-src 'self'"
+      : `connect-src 'self' ${socket}`,
     `script-src 'nonce-${nonce}'`,
     `style-src 'nonce-${nonce}'`,
     "img-src data:",
@@ -64,12 +88,16 @@ export function dashboardCsp(nonce: string): string {
  * sniffing, no referrer).
  *
  * @param nonce The nonce given to {@linkcode dashboardPage}.
+ * @param pageUrl The URL the page was requested at (the request's `url`).
  * @returns The headers.
  */
-export function dashboardHeaders(nonce: string): Record<string, string> {
+export function dashboardHeaders(
+  nonce: string,
+  pageUrl?: string,
+): Record<string, string> {
   return {
     "content-type": "text/html; charset=utf-8",
-    "content-security-policy": dashboardCsp(nonce),
+    "content-security-policy": dashboardCsp(nonce, pageUrl),
     "cache-control": "no-store",
     "x-content-type-options": "nosniff",
     "referrer-policy": "no-referrer",
