@@ -236,6 +236,15 @@ export interface EvrmoreWebSocketServerOptions<
   /** Port to listen on (default 8765; 0 picks a free port, read it back from `port`). */
   port?: number;
   /**
+   * Path of a PEM certificate (chain) file: with `keyFile`, the server
+   * speaks TLS itself (`wss://` and `https://`, no proxy needed). Both
+   * files are read by `start()`, which rejects with a `ConnectionError`
+   * naming the file when one cannot be read. Give both or neither.
+   */
+  certFile?: string;
+  /** Path of the PEM private key file of `certFile`. */
+  keyFile?: string;
+  /**
    * Seconds of silence after which a client is pinged (default 20). Deno
    * sends the protocol pings itself: the server sets
    * `Deno.upgradeWebSocket`'s `idleTimeout` to `pingInterval + pingTimeout`
@@ -537,6 +546,8 @@ export class EvrmoreWebSocketServer<
   #host: string;
   #port: number;
   #path: string;
+  #certFile: string | undefined;
+  #keyFile: string | undefined;
   #idleTimeout: number;
   #allowed: ReadonlySet<string>;
   #maxMessageSize: number;
@@ -641,6 +652,21 @@ export class EvrmoreWebSocketServer<
     if (typeof this.#path !== "string" || !this.#path.startsWith("/")) {
       throw new TypeError('Cannot create server: path must start with "/"');
     }
+    for (const name of ["certFile", "keyFile"] as const) {
+      const file = options[name];
+      if (file !== undefined && (typeof file !== "string" || file === "")) {
+        throw new TypeError(
+          `Cannot create server: ${name} must be a non-empty string`,
+        );
+      }
+    }
+    if ((options.certFile === undefined) !== (options.keyFile === undefined)) {
+      throw new TypeError(
+        "Cannot create server: certFile and keyFile go together",
+      );
+    }
+    this.#certFile = options.certFile;
+    this.#keyFile = options.keyFile;
     const interval = secondsOption(
       "server.pingInterval",
       options.pingInterval,
@@ -789,6 +815,20 @@ export class EvrmoreWebSocketServer<
     return this.#http?.addr.port ?? this.#port;
   }
 
+  /** Whether the server speaks TLS (`certFile` and `keyFile` given). */
+  get secure(): boolean {
+    return this.#certFile !== undefined;
+  }
+
+  /**
+   * The WebSocket URL clients connect to, e.g. `wss://example.com:8765/`
+   * (the bound port once started).
+   */
+  get url(): string {
+    const host = this.#host.includes(":") ? `[${this.#host}]` : this.#host;
+    return `${this.secure ? "wss" : "ws"}://${host}:${this.port}${this.#path}`;
+  }
+
   /** Whether the server is listening. */
   get listening(): boolean {
     return this.#http !== undefined && this.#stopping === undefined;
@@ -797,6 +837,25 @@ export class EvrmoreWebSocketServer<
   /** Counters: clients, slow clients closed, broadcasts, transactions and blocks announced. */
   get stats(): WebSocketServerStats {
     return { clients: this.#clients.size, ...this.#stats };
+  }
+
+  /** The PEM certificate and key, read from `certFile` and `keyFile`. */
+  async #readTls(): Promise<{ cert: string; key: string } | object> {
+    if (this.#certFile === undefined || this.#keyFile === undefined) return {};
+    const read = async (name: string, file: string) => {
+      try {
+        return await Deno.readTextFile(file);
+      } catch (cause) {
+        throw new ConnectionError(
+          `Cannot read ${name} ${file}: ${errorText(cause)}`,
+          { cause },
+        );
+      }
+    };
+    return {
+      cert: await read("certFile", this.#certFile),
+      key: await read("keyFile", this.#keyFile),
+    };
   }
 
   /**
@@ -818,12 +877,14 @@ export class EvrmoreWebSocketServer<
   }
 
   async #start(): Promise<void> {
+    const tls = await this.#readTls();
     this.#abort = new AbortController();
     this.#listenZmq();
     try {
       this.#http = Deno.serve({
         hostname: this.#host,
         port: this.#port,
+        ...tls,
         onListen: () => {},
       }, (request, info) => this.#handleRequest(request, info));
     } catch (cause) {
@@ -1087,7 +1148,7 @@ export class EvrmoreWebSocketServer<
       request.method === "HEAD"
         ? null
         : dashboardPage({ path: this.#path, nonce }),
-      { headers: dashboardHeaders(nonce) },
+      { headers: dashboardHeaders(nonce, request.url) },
     );
   }
 
