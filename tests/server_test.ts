@@ -504,7 +504,7 @@ Deno.test("server.ts main() --help groups the flags by topic and names each one'
     assert.ok(entry.includes(`[env ${variable}`), `${flag}: ${entry}`);
   }
   // Every flag in the help has a variable, except --help and --version.
-  const flags = [...text.matchAll(/^  (?:-\w, )?(--[\w-]+)/gm)].map((m) =>
+  const flags = [...text.matchAll(/^ {2}(?:-\w, )?(--[\w-]+)/gm)].map((m) =>
     m[1]
   );
   const variables = [...text.matchAll(/\[env (EVR_WS_\w+)/g)];
