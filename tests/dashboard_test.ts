@@ -633,6 +633,42 @@ Deno.test({
         "the sub-asset is another asset",
       );
 
+      // Watching an address: its payments show, others do not.
+      const address = "mfu93qvvNCZwVZgYpxv7qe5D1cu274t5fe";
+      await cdp.send("Runtime.evaluate", {
+        expression: `document.getElementById("search-input").value = ${
+          JSON.stringify(address)
+        };
+          document.getElementById("search-form").requestSubmit();`,
+      }, sessionId);
+      await wait(
+        `document.getElementById("search-status").dataset.state === "watching" &&
+         document.getElementById("search-status").dataset.filter === ${
+          JSON.stringify(JSON.stringify({ address }))
+        } &&
+         document.querySelectorAll("#search-results tr").length === 0`,
+        "the address watch",
+      );
+      const elsewhere = await devnet.sendPayment(undefined, 1);
+      await wait(
+        `document.querySelector('#transactions tr[data-txid="${elsewhere}"]')`,
+        "the payment elsewhere in the main feed",
+      );
+      const paid = await devnet.sendPayment(address, 2);
+      await wait(
+        `document.querySelector('#search-results tr[data-kind="transaction"][data-txid="${paid}"]')`,
+        "the payment to the watched address",
+      );
+      assert.equal(
+        await evaluateWhen(
+          cdp,
+          sessionId,
+          `[...document.querySelectorAll("#search-results tr")].map((tr) => tr.dataset.txid).join(",")`,
+        ),
+        paid,
+        "only the watched address's payment",
+      );
+
       // A screenshot for people to look at.
       await cdp.send("Emulation.setDeviceMetricsOverride", {
         width: 1280,

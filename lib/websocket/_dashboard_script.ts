@@ -197,7 +197,7 @@ export const DASHBOARD_SCRIPT: string = `
     for (const id of ["mempool-start", "tx-start"]) $(id).textContent = spanText(shown);
     let recent = 0;
     for (const t of txTimes) if (t >= now - 5 * MINUTE_MS) recent++;
-    const minutes = Math.max(1 / 60, Math.min(5, (now - loadedAt) / MINUTE_MS));
+    const minutes = Math.max(1, Math.min(5, (now - loadedAt) / MINUTE_MS));
     $("tx-rate").textContent = counts.tx === 0 ? "–" : rateText(recent / minutes);
   }
   function drawInterval() {
