@@ -23,45 +23,17 @@ import {
 } from "./lib/rpc/mod.ts";
 import { EvrmoreZMQClient } from "./lib/zmq/mod.ts";
 import { EvrmoreWebSocketServer } from "./lib/websocket/mod.ts";
-import { tokenProblem } from "./lib/websocket/_protocol.ts";
-import { normalizeOrigins } from "./lib/websocket/_security.ts";
 import { EvrmoreDevnet } from "./lib/devnet/mod.ts";
-import { type Network, parseNetwork } from "./lib/network.ts";
+import type { Network } from "./lib/network.ts";
+import {
+  parseArgsOptions,
+  readEnv,
+  Settings,
+  usage,
+} from "./lib/server/_flags.ts";
 
 /** The package version printed by `--version`. */
 export const VERSION: string = denoJson.version;
-
-const USAGE = `Usage: server.ts [options]
-
-Push Evrmore chain events to WebSocket clients.
-
-Options:
-  --host <host>           Interface to listen on (default: localhost)
-  --port <port>           Port to listen on (default: 8765; 0 picks a free port)
-  --rpc-url <url>         Node JSON-RPC URL (default: from env, evrmore.conf, network)
-  --rpc-user <user>       RPC user (default: from env, evrmore.conf or .cookie)
-  --rpc-password <pass>   RPC password
-  --datadir <dir>         Node data directory holding evrmore.conf and .cookie
-  --network <net>         main, test or regtest (default: from evrmore.conf, else main)
-  --zmq <address>         Node ZMQ publisher (default: tcp://127.0.0.1:28332)
-  --devnet                Run on the embedded devnet instead of a node
-  --block-interval <s>    Devnet: seconds between automatic blocks (default: 5)
-  --retry-interval <s>    Seconds between attempts to reach an unreachable node (default: 5)
-  --auth-token <token>    Token clients must present: Authorization: Bearer <token>,
-                          subprotocol evrmore.token.<token>, or ?token=<token>;
-                          also protects /metrics (default: env EVR_WS_TOKEN, else none)
-  --allowed-origin <o>    Browser origin allowed to connect, e.g. https://example.com;
-                          repeatable or comma-separated (default: any origin)
-  --max-clients <n>       Most WebSocket clients at once (default: 10000)
-  --max-backfill-blocks <n>
-                          Most missed blocks fetched to fill one hole (default: 100)
-  --max-replay-blocks <n> Most blocks replayed for a subscription's since cursor
-                          (default: 1000)
-  --no-metrics            Do not serve GET /metrics (Prometheus text format)
-  --no-dashboard          Do not serve the live dashboard page on http://<host>:<port>/
-  -h, --help              Show this help
-  -V, --version           Show the version
-`;
 
 /** Options of {@linkcode main}. */
 export interface MainOptions {
@@ -73,6 +45,11 @@ export interface MainOptions {
   error?: (line: string) => void;
   /** Listen for SIGINT/SIGTERM (default true). */
   handleSignals?: boolean;
+  /**
+   * Reads an environment variable (default `Deno.env.get`, nothing without
+   * `--allow-env`); every flag falls back to its `EVR_WS_*` variable.
+   */
+  env?: (name: string) => string | undefined;
 }
 
 /**
@@ -104,118 +81,36 @@ export async function main(
     parsed = parseArgs({
       args,
       strict: true,
-      options: {
-        host: { type: "string" },
-        port: { type: "string" },
-        "rpc-url": { type: "string" },
-        "rpc-user": { type: "string" },
-        "rpc-password": { type: "string" },
-        datadir: { type: "string" },
-        network: { type: "string" },
-        zmq: { type: "string" },
-        devnet: { type: "boolean" },
-        "block-interval": { type: "string" },
-        "retry-interval": { type: "string" },
-        "no-dashboard": { type: "boolean" },
-        "auth-token": { type: "string" },
-        "allowed-origin": { type: "string", multiple: true },
-        "max-clients": { type: "string" },
-        "max-backfill-blocks": { type: "string" },
-        "max-replay-blocks": { type: "string" },
-        "no-metrics": { type: "boolean" },
-        help: { type: "boolean", short: "h" },
-        version: { type: "boolean", short: "V" },
-      },
+      options: parseArgsOptions(),
     });
   } catch (cause) {
     error(`Cannot parse arguments: ${(cause as Error).message}`);
     error("Run with --help for usage.");
     return 2;
   }
-  const values = parsed.values;
-  if (values.help) {
-    log(USAGE);
+  if (parsed.values.help) {
+    log(usage());
     return 0;
   }
-  if (values.version) {
+  if (parsed.values.version) {
     log(`@evrmore/rpc ${VERSION}`);
     return 0;
   }
 
-  let port: number;
-  let network: Network | undefined;
-  let blockInterval: number;
-  let retryInterval: number;
-  let maxClients: number | undefined;
-  let maxBackfillBlocks: number | undefined;
-  let maxReplayBlocks: number | undefined;
-  let authToken: string | undefined;
-  let allowedOrigins: string[] | undefined;
+  let settings: Settings;
   try {
-    port = parseNumber("--port", values.port ?? "8765", 0, 65535, true);
-    blockInterval = parseNumber(
-      "--block-interval",
-      values["block-interval"] ?? "5",
-      0.05,
-      3600,
-    );
-    retryInterval = parseNumber(
-      "--retry-interval",
-      values["retry-interval"] ?? "5",
-      0.05,
-      3600,
-    );
-    network = values.network === undefined
-      ? undefined
-      : parseNetwork(values.network);
-    maxClients = optionalInteger(
-      "--max-clients",
-      values["max-clients"],
-      1,
-      1e9,
-    );
-    maxBackfillBlocks = optionalInteger(
-      "--max-backfill-blocks",
-      values["max-backfill-blocks"],
-      1,
-      1e6,
-    );
-    maxReplayBlocks = optionalInteger(
-      "--max-replay-blocks",
-      values["max-replay-blocks"],
-      0,
-      1e6,
-    );
-    authToken = values["auth-token"] ?? envToken();
-    if (authToken !== undefined) {
-      const problem = tokenProblem(authToken);
-      if (problem !== undefined) {
-        throw new TypeError(
-          `Cannot use ${
-            values["auth-token"] === undefined ? "EVR_WS_TOKEN" : "--auth-token"
-          }: the token ${problem}`,
-        );
-      }
-    }
-    if (values["allowed-origin"] !== undefined) {
-      allowedOrigins = values["allowed-origin"].flatMap((list) =>
-        list.split(",").map((origin) => origin.trim()).filter((o) => o !== "")
-      );
-      try {
-        normalizeOrigins(allowedOrigins);
-      } catch (cause) {
-        throw new TypeError(
-          `Cannot use --allowed-origin: ${
-            (cause as Error).message.replace(/^Cannot create server: /, "")
-          }`,
-        );
-      }
-    }
+    settings = new Settings(parsed.values, options.env ?? readEnv);
+    await checkTls(settings);
   } catch (cause) {
     error((cause as Error).message);
     return 2;
   }
-  const host = values.host ?? "localhost";
+  const network = settings.get<Network>("network");
+  const blockInterval = settings.get<number>("block-interval")!;
+  const retryInterval = settings.get<number>("retry-interval")!;
+  const devnetMode = settings.get<boolean>("devnet") === true;
+  const authToken = settings.get<string>("auth-token");
+  const dashboard = settings.get<boolean>("no-dashboard") !== true;
 
   const stop = new AbortController();
   const onSignal = () => stop.abort();
@@ -231,9 +126,9 @@ export async function main(
   const cleanups: Array<() => Promise<void>> = [];
   try {
     let rpcOptions: EvrmoreRPCClientOptions;
-    let zmqAddress = values.zmq;
+    let zmqAddress = settings.get<string>("zmq");
     let zmqNetwork: Network = network ?? "main";
-    if (values.devnet) {
+    if (devnetMode) {
       const devnet = new EvrmoreDevnet();
       await devnet.start();
       cleanups.push(() => devnet.stop());
@@ -248,14 +143,14 @@ export async function main(
       log(`Embedded devnet: RPC ${devnet.rpcUrl}, ZMQ ${devnet.zmqAddress}`);
     } else {
       rpcOptions = {};
-      if (values["rpc-url"] !== undefined) rpcOptions.url = values["rpc-url"];
-      if (values["rpc-user"] !== undefined) {
-        rpcOptions.user = values["rpc-user"];
-      }
-      if (values["rpc-password"] !== undefined) {
-        rpcOptions.password = values["rpc-password"];
-      }
-      if (values.datadir !== undefined) rpcOptions.datadir = values.datadir;
+      const url = settings.get<string>("rpc-url");
+      const user = settings.get<string>("rpc-user");
+      const password = settings.get<string>("rpc-password");
+      const datadir = settings.get<string>("datadir");
+      if (url !== undefined) rpcOptions.url = url;
+      if (user !== undefined) rpcOptions.user = user;
+      if (password !== undefined) rpcOptions.password = password;
+      if (datadir !== undefined) rpcOptions.datadir = datadir;
       if (network !== undefined) rpcOptions.network = network;
     }
 
@@ -266,7 +161,7 @@ export async function main(
     while (!stop.signal.aborted) {
       try {
         const info = await rpcClient.getblockchaininfo({ signal: stop.signal });
-        if (network === undefined && !values.devnet) {
+        if (network === undefined && !devnetMode) {
           zmqNetwork = info.chain === "main"
             ? "main"
             : info.chain === "test"
@@ -294,27 +189,18 @@ export async function main(
     cleanups.push(() => zmqClient.close());
 
     const server = new EvrmoreWebSocketServer({
+      ...settings.serverOptions(),
       rpcClient,
       zmqClient,
-      host,
-      port,
-      dashboard: values["no-dashboard"] !== true,
-      ...(authToken === undefined ? {} : { authToken }),
-      ...(allowedOrigins === undefined ? {} : { allowedOrigins }),
-      ...(maxClients === undefined ? {} : { maxClients }),
-      ...(maxBackfillBlocks === undefined ? {} : { maxBackfillBlocks }),
-      ...(maxReplayBlocks === undefined ? {} : { maxReplayBlocks }),
-      metrics: values["no-metrics"] !== true,
     });
     await server.start();
     cleanups.push(() => server.stop());
+    const origin = `${formatHost(server.host)}:${server.port}`;
     log(
-      `WebSocket server started on ws://${
-        formatHost(server.host)
-      }:${server.port}`,
+      `WebSocket server started on ${server.secure ? "wss" : "ws"}://${origin}`,
     );
-    if (values["no-dashboard"] !== true) {
-      log(`Dashboard: http://${formatHost(server.host)}:${server.port}/`);
+    if (dashboard) {
+      log(`Dashboard: ${server.secure ? "https" : "http"}://${origin}/`);
     }
 
     if (authToken !== undefined) {
@@ -346,46 +232,32 @@ export async function main(
   }
 }
 
-function parseNumber(
-  flag: string,
-  text: string,
-  min: number,
-  max: number,
-  integer = false,
-): number {
-  const value = Number(text);
-  if (
-    text.trim() === "" || !Number.isFinite(value) || value < min ||
-    value > max || (integer && !Number.isInteger(value))
-  ) {
-    throw new RangeError(
-      `Cannot use ${flag} ${text}: expected ${
-        integer ? "an integer" : "a number"
-      } from ${min} to ${max}`,
+/** Checks that `--cert` and `--key` come together and can be read. */
+async function checkTls(settings: Settings): Promise<void> {
+  const cert = settings.get<string>("cert");
+  const key = settings.get<string>("key");
+  if (cert !== undefined && key === undefined) {
+    throw new TypeError(
+      `Cannot use ${settings.label("cert")}: ${"--key"} is needed too`,
     );
   }
-  return value;
-}
-
-/** An optional integer flag's value; `undefined` when the flag is absent. */
-function optionalInteger(
-  flag: string,
-  text: string | undefined,
-  min: number,
-  max: number,
-): number | undefined {
-  return text === undefined
-    ? undefined
-    : parseNumber(flag, text, min, max, true);
-}
-
-/** The token from `EVR_WS_TOKEN`, when set and readable. */
-function envToken(): string | undefined {
-  try {
-    const token = Deno.env.get("EVR_WS_TOKEN");
-    return token === undefined || token === "" ? undefined : token;
-  } catch {
-    return undefined; // No --allow-env: no token from the environment.
+  if (key !== undefined && cert === undefined) {
+    throw new TypeError(
+      `Cannot use ${settings.label("key")}: ${"--cert"} is needed too`,
+    );
+  }
+  for (const name of ["cert", "key"]) {
+    const file = settings.get<string>(name);
+    if (file === undefined) continue;
+    try {
+      (await Deno.open(file, { read: true })).close();
+    } catch (cause) {
+      throw new TypeError(
+        `Cannot use ${settings.label(name)} ${file}: ${
+          (cause as Error).message
+        }`,
+      );
+    }
   }
 }
 

@@ -50,7 +50,11 @@ Deno.test("dashboard: GET / and GET /dashboard serve the page under a strict CSP
     const nonce = /<script nonce="([^"]+)">/.exec(html)?.[1];
     assert.ok(nonce);
     assert.match(csp, /default-src 'none'/);
-    assert.match(csp, /connect-src 'self' ws: wss:/);
+    assert.ok(
+      csp.includes(`connect-src 'self' ws://127.0.0.1:${server.port};`),
+      csp,
+    );
+    assert.ok(!/ ws: | wss: |ws:;|wss:;/.test(csp), csp);
     assert.ok(csp.includes(`script-src 'nonce-${nonce}'`), csp);
     assert.ok(csp.includes(`style-src 'nonce-${nonce}'`), csp);
     assert.ok(!csp.includes("unsafe"), csp);
@@ -476,10 +480,63 @@ Deno.test({
         `document.getElementById("mempool-size").textContent === "1"`,
         "the mempool size",
       );
+      // The charts got their data points: mempool samples, and the payment
+      // in the current minute's bar.
+      await wait(
+        `(() => { const svg = document.getElementById("mempool-chart");
+           return Number(svg.dataset.points) >= 2 &&
+             svg.querySelector(".line").getAttribute("points").split(" ").length >= 3; })()`,
+        "mempool chart points",
+      );
+      await wait(
+        `(() => { const svg = document.getElementById("tx-chart");
+           return Number(svg.dataset.total) >= 1 && Number(svg.dataset.points) >= 1 &&
+             svg.querySelectorAll("rect.bar").length >= 1 &&
+             Number(svg.querySelector("rect.bar").getAttribute("height")) > 0; })()`,
+        "transaction chart bar",
+      );
+      assert.notEqual(
+        await evaluateWhen(
+          cdp,
+          sessionId,
+          `document.getElementById("tx-rate").textContent`,
+        ),
+        "–",
+      );
+
+      // The watch box: a filtered subscription of its own, showing only
+      // the watched asset's events.
+      await cdp.send("Runtime.evaluate", {
+        expression: `document.getElementById("search-input").value = "dashtest";
+          document.getElementById("search-form").requestSubmit();`,
+      }, sessionId);
+      await wait(
+        `document.getElementById("search-status").dataset.state === "watching" &&
+         document.getElementById("search-status").dataset.filter === '{"asset":"DASHTEST"}'`,
+        "the watch subscription",
+      );
+      const other = await devnet.issueAsset("DASHOTHER", 10);
+      await wait(
+        `document.querySelector('#assets tr[data-txid="${other}"][data-asset="DASHOTHER"]')`,
+        "the other asset in the main feed",
+      );
       const issued = await devnet.issueAsset("DASHTEST", 1000);
       await wait(
         `document.querySelector('#assets tr[data-txid="${issued}"][data-asset="DASHTEST"][data-type="issue"]')`,
         "the asset issue",
+      );
+      await wait(
+        `document.querySelector('#search-results tr[data-kind="asset"][data-txid="${issued}"][data-asset="DASHTEST"][data-type="issue"]')`,
+        "the watched asset's event in the results",
+      );
+      assert.deepEqual(
+        await evaluateWhen(
+          cdp,
+          sessionId,
+          `[...document.querySelectorAll("#search-results tr")].map((tr) => tr.dataset.asset).join(",") || "none"`,
+        ),
+        "DASHTEST",
+        "only the watched asset's events",
       );
 
       const [hash] = await devnet.mine(1);
@@ -498,7 +555,7 @@ Deno.test({
         String(block.tx.length),
         block.size.toLocaleString("en-US"),
       ]);
-      assert.equal(block.tx.length, 3); // coinbase, payment, issue
+      assert.equal(block.tx.length, 4); // coinbase, payment, two issues
       // Newest first.
       assert.equal(
         await evaluateWhen(
@@ -511,6 +568,12 @@ Deno.test({
       await wait(
         `document.getElementById("mempool-size").textContent === "0"`,
         "the emptied mempool",
+      );
+      // Block interval: the mined block and the ones before it.
+      await wait(
+        `Number(document.getElementById("block-interval").dataset.intervals) >= 1 &&
+         document.getElementById("block-interval").textContent !== "–"`,
+        "the block interval",
       );
 
       // The server goes away and comes back on the same port: the page
@@ -537,6 +600,92 @@ Deno.test({
         `document.querySelector('#blocks tr[data-hash="${next}"]')`,
         "a block after reconnecting",
       );
+      assert.equal(
+        await evaluateWhen(
+          cdp,
+          sessionId,
+          `document.getElementById("reconnects").dataset.count`,
+        ),
+        "1",
+      );
+      // The watch box watches again on its own.
+      await wait(
+        `document.getElementById("search-status").dataset.state === "watching"`,
+        "the watch box to watch again",
+      );
+      const again2 = await devnet.issueAsset("DASHTEST/SUB", 5);
+      await wait(
+        `document.querySelector('#assets tr[data-txid="${again2}"]')`,
+        "the sub-asset in the main feed",
+      );
+      const moved = await devnet.transferAsset("DASHTEST", 10);
+      await wait(
+        `document.querySelector('#search-results tr[data-txid="${moved}"][data-asset="DASHTEST"]')`,
+        "a watched transfer after reconnecting",
+      );
+      assert.equal(
+        await evaluateWhen(
+          cdp,
+          sessionId,
+          `document.querySelector('#search-results tr[data-asset="DASHTEST/SUB"]') === null`,
+        ),
+        true,
+        "the sub-asset is another asset",
+      );
+
+      // Watching an address: its payments show, others do not.
+      const address = "mfu93qvvNCZwVZgYpxv7qe5D1cu274t5fe";
+      await cdp.send("Runtime.evaluate", {
+        expression: `document.getElementById("search-input").value = ${
+          JSON.stringify(address)
+        };
+          document.getElementById("search-form").requestSubmit();`,
+      }, sessionId);
+      await wait(
+        `document.getElementById("search-status").dataset.state === "watching" &&
+         document.getElementById("search-status").dataset.filter === ${
+          JSON.stringify(JSON.stringify({ address }))
+        } &&
+         document.querySelectorAll("#search-results tr").length === 0`,
+        "the address watch",
+      );
+      const elsewhere = await devnet.sendPayment(undefined, 1);
+      await wait(
+        `document.querySelector('#transactions tr[data-txid="${elsewhere}"]')`,
+        "the payment elsewhere in the main feed",
+      );
+      const paid = await devnet.sendPayment(address, 2);
+      await wait(
+        `document.querySelector('#search-results tr[data-kind="transaction"][data-txid="${paid}"]')`,
+        "the payment to the watched address",
+      );
+      assert.equal(
+        await evaluateWhen(
+          cdp,
+          sessionId,
+          `[...document.querySelectorAll("#search-results tr")].map((tr) => tr.dataset.txid).join(",")`,
+        ),
+        paid,
+        "only the watched address's payment",
+      );
+
+      // A screenshot for people to look at.
+      await cdp.send("Emulation.setDeviceMetricsOverride", {
+        width: 1280,
+        height: 1300,
+        deviceScaleFactor: 1,
+        mobile: false,
+      }, sessionId);
+      await evaluateWhen(cdp, sessionId, "false"); // let it lay out
+      const shot = await cdp.send<{ data: string }>("Page.captureScreenshot", {
+        format: "png",
+      }, sessionId);
+      const png = Uint8Array.from(atob(shot.data), (c) => c.charCodeAt(0));
+      assert.deepEqual([...png.subarray(1, 4)], [0x50, 0x4e, 0x47]); // "PNG"
+      const dir = Deno.env.get("TMPDIR") || "/tmp";
+      const file = `${dir}/evrmore-dashboard.png`;
+      await Deno.writeFile(file, png);
+      console.log(`dashboard screenshot: ${file}`);
 
       assert.deepEqual(problems, [], browser.stderr());
       assert.deepEqual(errors, []);

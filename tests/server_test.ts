@@ -465,3 +465,147 @@ Deno.test("server.ts main() with EVR_WS_TOKEN, --allowed-origin, --max-clients a
   assert.equal(await within(running, TIMEOUT_MS, "main() stopping"), 0);
   assert.deepEqual(error, []);
 });
+
+// ---------------------------------------------------------------------------
+// Environment variables
+
+Deno.test("server.ts main() --help groups the flags by topic and names each one's EVR_WS_* variable", async () => {
+  const { code, log } = await run(["--help"]);
+  assert.equal(code, 0);
+  const text = log[0]!;
+  const headings = [...text.matchAll(/^(\S[^\n]*):$/gm)].map((m) => m[1]);
+  assert.deepEqual(headings.map((h) => h!.split(" ")[0]), [
+    "Node",
+    "Listener",
+    "Security",
+    "Limits",
+    "Continuity",
+    "General",
+  ]);
+  const expected: Array<[string, string]> = [
+    ["--host", "EVR_WS_HOST"],
+    ["--port", "EVR_WS_PORT"],
+    ["--rpc-url", "EVR_WS_RPC_URL"],
+    ["--devnet", "EVR_WS_DEVNET"],
+    ["--cert", "EVR_WS_CERT"],
+    ["--key", "EVR_WS_KEY"],
+    ["--auth-token", "EVR_WS_TOKEN"],
+    ["--allowed-origin", "EVR_WS_ALLOWED_ORIGIN"],
+    ["--max-clients", "EVR_WS_MAX_CLIENTS"],
+    ["--max-replay-blocks", "EVR_WS_MAX_REPLAY_BLOCKS"],
+    ["--no-metrics", "EVR_WS_NO_METRICS"],
+  ];
+  for (const [flag, variable] of expected) {
+    // The variable is named in the flag's own entry, before the next flag.
+    const entry = new RegExp(
+      `^  ${flag}\\b[^]*?(?=^  -)`,
+      "m",
+    ).exec(text)?.[0] ?? "";
+    assert.ok(entry.includes(`[env ${variable}`), `${flag}: ${entry}`);
+  }
+  // Every flag in the help has a variable, except --help and --version.
+  const flags = [...text.matchAll(/^ {2}(?:-\w, )?(--[\w-]+)/gm)].map((m) =>
+    m[1]
+  );
+  const variables = [...text.matchAll(/\[env (EVR_WS_\w+)/g)];
+  assert.equal(variables.length, flags.length - 2);
+});
+
+Deno.test("server.ts main() takes every setting from EVR_WS_* variables, and flags win", async () => {
+  const env: Record<string, string> = {
+    EVR_WS_DEVNET: "1",
+    EVR_WS_HOST: "127.0.0.1",
+    EVR_WS_PORT: "99999", // invalid, but --port wins
+    EVR_WS_BLOCK_INTERVAL: "0.3",
+    EVR_WS_NO_DASHBOARD: "true",
+    EVR_WS_NO_METRICS: "0",
+    EVR_WS_ALLOWED_ORIGIN: "https://a.example, https://b.example",
+    EVR_WS_MAX_CLIENTS: "1",
+  };
+  const controller = new AbortController();
+  const log: string[] = [];
+  const error: string[] = [];
+  let onAddress: (uri: string) => void = () => {};
+  const address = new Promise<string>((resolve) => (onAddress = resolve));
+  const running = main(["--port", "0"], {
+    signal: controller.signal,
+    handleSignals: false,
+    env: (name) => env[name],
+    log: (line) => {
+      log.push(line);
+      const match = line.match(/^WebSocket server started on (ws:\/\/\S+)$/);
+      if (match) onAddress(match[1]!);
+    },
+    error: (line) => error.push(line),
+  });
+  try {
+    const uri = await within(
+      Promise.race([
+        address,
+        running.then((code) => {
+          throw new Error(`main() ended (${code}): ${error.join("\n")}`);
+        }),
+      ]),
+      TIMEOUT_MS,
+      "the ws:// line",
+    );
+    assert.match(uri, /^ws:\/\/127\.0\.0\.1:\d+$/);
+    assert.ok(log[0]!.startsWith("Embedded devnet: "), "EVR_WS_DEVNET");
+    const http = uri.replace(/^ws:/, "http:");
+    const root = await fetch(`${http}/`);
+    assert.equal(root.status, 426, "EVR_WS_NO_DASHBOARD");
+    await root.body?.cancel();
+    const metrics = await fetch(`${http}/metrics`);
+    assert.equal(metrics.status, 200, "EVR_WS_NO_METRICS=0 keeps /metrics");
+    await metrics.body?.cancel();
+    const port = Number(new URL(http).port);
+    const foreign = await handshake(port, {
+      headers: { Origin: "https://evil.example" },
+    });
+    assert.equal(foreign.status, 403, "EVR_WS_ALLOWED_ORIGIN");
+    await receiveBlock(uri);
+  } finally {
+    controller.abort();
+  }
+  assert.equal(await within(running, TIMEOUT_MS, "main() stopping"), 0);
+  assert.ok(!log.some((line) => line.startsWith("Dashboard:")));
+  assert.deepEqual(error, []);
+});
+
+Deno.test("server.ts main() exits 2 naming the variable on a bad EVR_WS_* value", async () => {
+  const cases: Array<[Record<string, string>, RegExp]> = [
+    [{ EVR_WS_PORT: "abc" }, /^Cannot use EVR_WS_PORT abc: /],
+    [{ EVR_WS_DEVNET: "maybe" }, /^Cannot use EVR_WS_DEVNET maybe: /],
+    [{ EVR_WS_MAX_CLIENTS: "0" }, /^Cannot use EVR_WS_MAX_CLIENTS 0: /],
+    [{ EVR_WS_TOKEN: "two words" }, /^Cannot use EVR_WS_TOKEN: the token /],
+    [
+      { EVR_WS_ALLOWED_ORIGIN: "example.com" },
+      /^Cannot use EVR_WS_ALLOWED_ORIGIN: .*"example\.com"/,
+    ],
+    [{ EVR_WS_NETWORK: "foo" }, /^Cannot use network "foo": /],
+    [{ EVR_WS_CERT: "/nonexistent.pem" }, /^Cannot use EVR_WS_CERT: --key/],
+  ];
+  for (const [env, message] of cases) {
+    const log: string[] = [];
+    const error: string[] = [];
+    const code = await main([], {
+      handleSignals: false,
+      env: (name) => env[name],
+      log: (line) => log.push(line),
+      error: (line) => error.push(line),
+    });
+    assert.equal(code, 2, JSON.stringify(env));
+    assert.deepEqual(log, []);
+    assert.match(error[0] ?? "", message);
+  }
+  // An empty variable counts as unset: the error is about --cert, not the port.
+  const error: string[] = [];
+  const code = await main(["--cert", "/nonexistent.pem"], {
+    handleSignals: false,
+    env: (name) => ({ EVR_WS_PORT: "", EVR_WS_DEVNET: "" })[name],
+    log: () => {},
+    error: (line) => error.push(line),
+  });
+  assert.equal(code, 2);
+  assert.match(error[0] ?? "", /^Cannot use --cert: --key is needed too$/);
+});

@@ -243,7 +243,7 @@ export class HttpRoutes {
       request.method === "HEAD"
         ? null
         : dashboardPage({ path: this.#config.path, nonce }),
-      { headers: dashboardHeaders(nonce) },
+      { headers: dashboardHeaders(nonce, request.url) },
     );
   }
 }

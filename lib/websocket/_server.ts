@@ -226,6 +226,22 @@ export class EvrmoreWebSocketServer<
     return this.#http?.addr.port ?? this.#config.port;
   }
 
+  /** Whether the server speaks TLS (`certFile` and `keyFile` given). */
+  get secure(): boolean {
+    return this.#config.certFile !== undefined;
+  }
+
+  /**
+   * The WebSocket URL clients connect to, e.g. `wss://example.com:8765/`
+   * (the bound port once started).
+   */
+  get url(): string {
+    const host = this.host.includes(":") ? `[${this.host}]` : this.host;
+    return `${
+      this.secure ? "wss" : "ws"
+    }://${host}:${this.port}${this.#config.path}`;
+  }
+
   /** Whether the server is listening. */
   get listening(): boolean {
     return this.#http !== undefined && this.#stopping === undefined;
@@ -261,13 +277,35 @@ export class EvrmoreWebSocketServer<
     return this.#starting;
   }
 
+  /** The PEM certificate and key, read from `certFile` and `keyFile`. */
+  async #readTls(): Promise<{ cert: string; key: string } | object> {
+    const { certFile, keyFile } = this.#config;
+    if (certFile === undefined || keyFile === undefined) return {};
+    const read = async (name: string, file: string) => {
+      try {
+        return await Deno.readTextFile(file);
+      } catch (cause) {
+        throw new ConnectionError(
+          `Cannot read ${name} ${file}: ${errorText(cause)}`,
+          { cause },
+        );
+      }
+    };
+    return {
+      cert: await read("certFile", certFile),
+      key: await read("keyFile", keyFile),
+    };
+  }
+
   async #start(): Promise<void> {
     const config = this.#config;
+    const tls = await this.#readTls();
     this.#feed.start();
     try {
       this.#http = Deno.serve({
         hostname: config.host,
         port: config.port,
+        ...tls,
         onListen: () => {},
       }, (request, info) => this.#routes.handle(request, info));
     } catch (cause) {

@@ -40,6 +40,9 @@ export interface ServerConfig {
   host: string;
   port: number;
   path: string;
+  /** PEM certificate and key files, for TLS. */
+  certFile: string | undefined;
+  keyFile: string | undefined;
   /** `Deno.upgradeWebSocket`'s `idleTimeout` in seconds (0: off). */
   idleTimeout: number;
   allowedCommands: ReadonlySet<string>;
@@ -87,6 +90,19 @@ export function resolveServerConfig<R extends WebSocketServerRpc>(
   if (typeof path !== "string" || !path.startsWith("/")) {
     throw new TypeError('Cannot create server: path must start with "/"');
   }
+  for (const name of ["certFile", "keyFile"] as const) {
+    const file = options[name];
+    if (file !== undefined && (typeof file !== "string" || file === "")) {
+      throw new TypeError(
+        `Cannot create server: ${name} must be a non-empty string`,
+      );
+    }
+  }
+  if ((options.certFile === undefined) !== (options.keyFile === undefined)) {
+    throw new TypeError(
+      "Cannot create server: certFile and keyFile go together",
+    );
+  }
   const interval = secondsOption(
     "server.pingInterval",
     options.pingInterval,
@@ -126,6 +142,8 @@ export function resolveServerConfig<R extends WebSocketServerRpc>(
     host,
     port: integer("port", options.port, DEFAULTS.port, 0, 65535),
     path,
+    certFile: options.certFile,
+    keyFile: options.keyFile,
     idleTimeout: interval > 0 && timeout > 0
       ? Math.ceil(interval + timeout)
       : 0,

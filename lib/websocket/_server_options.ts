@@ -173,6 +173,15 @@ export interface EvrmoreWebSocketServerOptions<
   /** Port to listen on (default 8765; 0 picks a free port, read it back from `port`). */
   port?: number;
   /**
+   * Path of a PEM certificate (chain) file: with `keyFile`, the server
+   * speaks TLS itself (`wss://` and `https://`, no proxy needed). Both
+   * files are read by `start()`, which rejects with a `ConnectionError`
+   * naming the file when one cannot be read. Give both or neither.
+   */
+  certFile?: string;
+  /** Path of the PEM private key file of `certFile`. */
+  keyFile?: string;
+  /**
    * Seconds of silence after which a client is pinged (default 20). Deno
    * sends the protocol pings itself: the server sets
    * `Deno.upgradeWebSocket`'s `idleTimeout` to `pingInterval + pingTimeout`
