@@ -40,6 +40,8 @@ interface Stack {
   restartServer(): Promise<EvrmoreWebSocketServer<EvrmoreRPCClient>>;
   /** A second client, disconnected at the end. */
   newClient(): Promise<EvrmoreWebSocketClient>;
+  /** Resolves with the next error the server reports. */
+  nextError(): Promise<Error>;
   [Symbol.asyncDispose](): Promise<void>;
 }
 
@@ -52,13 +54,17 @@ async function stack(
   const { devnet, rpc, zmq } = node;
   const errors: Error[] = [];
   const clientErrors: Error[] = [];
+  const waiting: Array<(error: Error) => void> = [];
   const servers: EvrmoreWebSocketServer<EvrmoreRPCClient>[] = [];
   const clients: EvrmoreWebSocketClient[] = [];
   const makeServer = (port: number) => {
     const server = nodeServer(node, {
       port,
       pingInterval: null,
-      onError: (error) => errors.push(error),
+      onError: (error) => {
+        errors.push(error);
+        for (const resolve of waiting.splice(0)) resolve(error);
+      },
       ...options,
     });
     servers.push(server);
@@ -106,6 +112,7 @@ async function stack(
         return next;
       },
       newClient,
+      nextError: () => new Promise((resolve) => waiting.push(resolve)),
       [Symbol.asyncDispose]: close,
     };
   } catch (error) {
@@ -406,7 +413,7 @@ Deno.test("parseClientMessage validates the since cursor of a blocks subscriptio
   );
 });
 
-Deno.test("EvrmoreWebSocketServer reports a failed backfill and still announces the block", async () => {
+Deno.test("EvrmoreWebSocketServer holds a block back while its missed parent cannot be fetched", async () => {
   const handlers = new Map<string, (event: unknown) => void>();
   const zmq: WebSocketServerZmq = {
     on(event, handler) {
@@ -417,10 +424,15 @@ Deno.test("EvrmoreWebSocketServer reports a failed backfill and still announces 
   };
   const calls: string[] = [];
   const errors: Error[] = [];
+  let askedTwice: () => void = () => {};
+  const retried = new Promise<void>((resolve) => (askedTwice = resolve));
   const server = new EvrmoreWebSocketServer({
     rpcClient: {
       call: (method) => {
         calls.push(method);
+        if (calls.filter((m) => m === "getbestblockhash").length === 2) {
+          askedTwice();
+        }
         return Promise.reject(new ConnectionError("Cannot call: node down"));
       },
       getmempoolinfo: () => Promise.resolve({ size: 0, bytes: 0, usage: 0 }),
@@ -460,21 +472,72 @@ Deno.test("EvrmoreWebSocketServer reports a failed backfill and still announces 
     handlers.get("rawblock")!(block(10, a, "09".repeat(32)));
     // Block 11 (b) never came: block 12 reveals the hole, RPC is down.
     handlers.get("rawblock")!(block(12, c, b));
-    const messages = await collect(client, untilBlock(c), 3000);
-    assert.deepEqual(chain(messages), [`10:${a}`, `12:${c}`]);
-    assert.deepEqual(calls, ["getblock"]);
-    assert.equal(errors.length, 1);
-    assert.ok(errors[0] instanceof ConnectionError, String(errors[0]));
-    // A ZMQ reconnection checks the node: that fails too, reported, no crash.
+    const messages = await collect(client, untilBlock(a), 3000);
+    assert.deepEqual(chain(messages), [`10:${a}`]);
+    // Announcing 12 now would skip 11: it waits for the node, which is
+    // asked again (with a growing wait) and reported once.
+    await retried;
+    assert.equal(errors.length, 1, errors.join("; "));
+    assert.match(
+      errors[0]!.message,
+      /Cannot keep the announced blocks continuous/,
+    );
+    assert.ok(errors[0]!.cause instanceof ConnectionError);
+    // A ZMQ reconnection checks the node: that fails too, no crash, no block.
     handlers.get("connect")!({ address: "tcp://127.0.0.1:1" });
-    const deadline = Date.now() + 3000;
-    while (errors.length < 2 && Date.now() < deadline) {
-      await client.command("getblockcount").catch(() => {});
-    }
-    assert.equal(errors.length, 2);
-    assert.equal(server.health().last_block?.hash, c);
+    await client.command("getblockcount").catch(() => {});
+    assert.equal(server.health().last_block?.hash, a);
+    assert.equal(server.stats.blocks, 1);
   } finally {
     await client.disconnect();
     await server.stop();
   }
+});
+
+Deno.test("EvrmoreWebSocketServer delivers every block after RPC and ZMQ fail together", async () => {
+  await using s = await stack();
+  await mineAndReceive(s);
+  const start = s.devnet.height;
+  // Every message of the next two blocks is lost, and RPC is down.
+  s.devnet.dropZmq(8);
+  await s.devnet.stopRpc();
+  await s.devnet.mine(2);
+  const reported = s.nextError();
+  const [last] = await s.devnet.mine(1);
+  assert.ok(last);
+  await reported;
+  await s.devnet.startRpc();
+  const messages = await collect(s.client, untilBlock(last), 20000);
+  assert.deepEqual(
+    chain(messages),
+    await nodeChain(s.rpc, start + 1, start + 3),
+  );
+  await assertNoMore(s.client);
+  assert.equal(s.errors.length, 1, s.errors.join("; "));
+  assert.match(s.errors[0]!.message, /catching up when the node answers/);
+});
+
+Deno.test("EvrmoreWebSocketServer announces a reorg that happened while RPC was down and ZMQ paused", async () => {
+  await using s = await stack();
+  await mineAndReceive(s);
+  await s.devnet.mine(2);
+  const tip = s.devnet.height;
+  await collect(s.client, untilBlock(s.devnet.tip));
+  s.devnet.pauseZmq();
+  await s.devnet.stopRpc();
+  const replaced = await s.devnet.reorg(2);
+  s.devnet.resumeZmq();
+  const reported = s.nextError();
+  const [last] = await s.devnet.mine(1);
+  assert.ok(last);
+  await reported;
+  await s.devnet.startRpc();
+  const messages = await collect(s.client, untilBlock(last), 20000);
+  assert.equal(replaced.length, 3);
+  assert.deepEqual(chain(messages), [
+    `reorg@${tip - 2}`,
+    ...await nodeChain(s.rpc, tip - 1, tip + 2),
+  ]);
+  await assertNoMore(s.client);
+  assert.equal(s.errors.length, 1, s.errors.join("; "));
 });

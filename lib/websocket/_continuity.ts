@@ -43,6 +43,8 @@ export interface ContinuityHost {
   report(error: unknown): void;
   /** Whether the server is stopping. */
   aborted(): boolean;
+  /** Runs a task the server waits for when it stops. */
+  track(task: Promise<unknown>): void;
 }
 
 /** Limits of {@linkcode BlockContinuity}. */
@@ -53,6 +55,10 @@ export interface ContinuityLimits {
   maxReplay: number;
   /** Announced blocks remembered by height. */
   window: number;
+  /** First wait before catching up again after the node failed, in ms (default 500). */
+  retryMin?: number;
+  /** Longest wait between two attempts to catch up, in ms (default 30000). */
+  retryMax?: number;
 }
 
 /** What a `since` subscription gets: an error, or the messages to replay. */
@@ -132,6 +138,11 @@ export class BlockContinuity {
   #queue: Promise<unknown> = Promise.resolve();
   #syncQueued = false;
   #syncedAt = 0;
+  /** The pending attempt to catch up after a failure, and the next wait. */
+  #retryTimer: ReturnType<typeof setTimeout> | undefined;
+  #retryDelay = 0;
+  /** Whether the node failed since the last successful catch-up (reported once). */
+  #failing = false;
 
   constructor(host: ContinuityHost, limits: ContinuityLimits) {
     this.#host = host;
@@ -163,8 +174,65 @@ export class BlockContinuity {
     this.#syncQueued = true;
     return this.enqueue(() => {
       this.#syncQueued = false;
-      return this.sync(false);
+      return this.#catchUp(false);
     });
+  }
+
+  /** Whether blocks may be missing: the node failed and a catch-up is pending. */
+  get behind(): boolean {
+    return this.#failing;
+  }
+
+  /** Cancels a pending catch-up (the server stops). */
+  stop(): void {
+    clearTimeout(this.#retryTimer);
+    this.#retryTimer = undefined;
+    this.#retryDelay = 0;
+  }
+
+  /** Syncs with the node; on failure, tries again later (see `#retry`). */
+  async #catchUp(force: boolean): Promise<void> {
+    if (this.#host.aborted()) return;
+    try {
+      await this.sync(force);
+    } catch (cause) {
+      this.#retry(cause);
+      return;
+    }
+    if (this.#failing && this.#retryTimer === undefined) {
+      this.#failing = false;
+      this.#retryDelay = 0;
+    }
+  }
+
+  /**
+   * The node could not give what continuity needs (a missed block, the
+   * best block): blocks may be missing. Catch up with the node's best block
+   * later, with a growing wait, until it answers; no block of the active
+   * chain is skipped meanwhile, and a reorg found then is announced. The
+   * failure is reported once per outage.
+   */
+  #retry(cause: unknown): void {
+    if (this.#host.aborted()) return;
+    if (!this.#failing) {
+      this.#failing = true;
+      this.#host.report(
+        new EvrmoreError(
+          `Cannot keep the announced blocks continuous: ${
+            cause instanceof Error ? cause.message : String(cause)
+          }; catching up when the node answers`,
+          { cause },
+        ),
+      );
+    }
+    if (this.#retryTimer !== undefined) return;
+    const min = this.#limits.retryMin ?? 500;
+    const max = this.#limits.retryMax ?? 30000;
+    this.#retryDelay = Math.min(max, Math.max(min, this.#retryDelay * 2));
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = undefined;
+      this.#host.track(this.enqueue(() => this.#catchUp(true)));
+    }, this.#retryDelay);
   }
 
   /**
@@ -184,8 +252,9 @@ export class BlockContinuity {
           receivedAt: notification.receivedAt,
         };
       } catch (cause) {
-        if (this.#host.aborted()) return;
-        this.#host.report(cause);
+        // Announced by the catch-up, with the blocks before it.
+        this.#retry(cause);
+        return;
       }
     }
     const block = current.block;
@@ -197,12 +266,23 @@ export class BlockContinuity {
         try {
           await this.#backfill(block, tip);
         } catch (cause) {
-          if (this.#host.aborted()) return;
-          this.#host.report(cause);
+          // Announcing it now would skip the blocks not fetched: the
+          // catch-up announces them, then it (or the branch that won).
+          this.#retry(cause);
+          return;
         }
       }
     }
-    await this.#announce(current);
+    try {
+      await this.#announce(current);
+    } catch (cause) {
+      // A hashblock alone needs the node to be announced: catch up later.
+      if (block === undefined && this.#window.tip !== undefined) {
+        this.#retry(cause);
+        return;
+      }
+      throw cause;
+    }
   }
 
   /**

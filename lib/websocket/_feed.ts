@@ -135,6 +135,7 @@ export class ChainFeed {
     this.#running = false;
     this.#unlisten();
     this.#abort.abort(reason);
+    this.#continuity.stop();
     clearTimeout(this.#mempoolTimer);
     this.#mempoolTimer = undefined;
     for (const timer of this.#pendingHashBlocks.values()) clearTimeout(timer);
@@ -362,6 +363,7 @@ export class ChainFeed {
       reorg: (message: ReorgMessage) => this.#host.broadcast("blocks", message),
       report: (cause) => this.#host.report(cause),
       aborted: () => this.#abort.signal.aborted,
+      track: (task) => this.#host.track(task),
     }, {
       maxBackfill,
       maxReplay,
