@@ -51,7 +51,7 @@ async function guarded(): Promise<Setup> {
     handler(sockets),
   );
   await ready.promise;
-  const front = new GuardedListener({ port: 0, upstreamPath: path });
+  const front = new GuardedListener({ port: 0, upstream: { path } });
   return {
     port: front.addr.port,
     sockets,

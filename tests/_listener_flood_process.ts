@@ -22,7 +22,7 @@ const inner = Deno.serve({ path, onListen: () => ready.resolve() }, (req) => {
 await ready.promise;
 const front = new GuardedListener({
   port: 0,
-  upstreamPath: path,
+  upstream: { path },
   handshakeTimeoutMs: Number(Deno.args[0] ?? 500),
   maxDescriptors: Number(Deno.args[1] ?? 64),
 });

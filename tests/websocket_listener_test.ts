@@ -41,7 +41,7 @@ async function stack(options: {
   const rejected = new EventTarget();
   const front = new GuardedListener({
     port: 0,
-    upstreamPath: path,
+    upstream: { path },
     ...options,
     onReject: (reason) => {
       rejections.push(reason);

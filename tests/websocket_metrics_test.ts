@@ -228,6 +228,7 @@ const FAMILIES = [
   "evrmore_ws_errors_total",
   "evrmore_ws_commands_total",
   "evrmore_ws_slow_clients_closed_total",
+  "evrmore_ws_clients_closed_total",
   "evrmore_ws_rate_limited_total",
   "evrmore_ws_rate_limit_closed_total",
   "evrmore_ws_zmq_notifications_total",

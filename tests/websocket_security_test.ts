@@ -397,7 +397,7 @@ Deno.test("constructor: bad security options are TypeError / RangeError", () => 
     RangeError,
   );
   assert.throws(
-    () => new EvrmoreWebSocketServer({ ...base, maxClientsPerIp: 0 }),
+    () => new EvrmoreWebSocketServer({ ...base, maxClientsPerIp: -1 }),
     RangeError,
   );
   assert.throws(

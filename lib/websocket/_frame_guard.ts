@@ -212,3 +212,34 @@ export function encodeCloseFrame(code: number, reason = ""): Uint8Array {
   frame.set(text, 4);
   return frame;
 }
+
+/**
+ * An unmasked text frame (server to client) carrying `text`.
+ *
+ * @example
+ * ```ts
+ * import { encodeTextFrame } from "./_frame_guard.ts";
+ * console.log(encodeTextFrame("hi")); // Uint8Array(4) [ 129, 2, 104, 105 ]
+ * ```
+ */
+export function encodeTextFrame(text: string): Uint8Array {
+  const payload = new TextEncoder().encode(text);
+  const extra = payload.length < 126 ? 0 : payload.length < 65536 ? 2 : 8;
+  const frame = new Uint8Array(2 + extra + payload.length);
+  frame[0] = 0x81;
+  if (extra === 0) frame[1] = payload.length;
+  else if (extra === 2) {
+    frame[1] = 126;
+    frame[2] = payload.length >> 8;
+    frame[3] = payload.length & 0xff;
+  } else {
+    frame[1] = 127;
+    let n = payload.length;
+    for (let k = 9; k >= 2; k--) {
+      frame[k] = n % 256;
+      n = Math.floor(n / 256);
+    }
+  }
+  frame.set(payload, 2 + extra);
+  return frame;
+}

@@ -14,6 +14,7 @@ import {
   dashboardNonce,
   dashboardPage,
 } from "./_dashboard.ts";
+import { addressKey, clientAddress } from "./_client_address.ts";
 import { METRICS_CONTENT_TYPE } from "./_metrics.ts";
 import { errorMessage, errorText } from "./_protocol.ts";
 import {
@@ -37,10 +38,12 @@ export interface HttpHost {
   metrics(): string;
   /** Clients connected now, and from one address. */
   clients(ip?: string): number;
-  /** Takes an upgraded socket into a session. */
+  /** Takes an upgraded socket into a session (`ip`: its per-address key). */
   accept(socket: WebSocket, ip: string | undefined): void;
   /** Reports an error that reaches no client. */
   report(error: unknown): void;
+  /** Reports an error of a kind that may repeat (logged once per interval). */
+  reportOnce(kind: string, error: unknown): void;
 }
 
 /** HTTP 405 for a `GET`/`HEAD`-only endpoint. */
@@ -61,19 +64,48 @@ export class HttpRoutes {
   #config: ServerConfig;
   #counters: ServerCounters;
 
+  /** The most clients at once: `maxClients`, or fewer when the open-file limit says so. */
+  maxClients: number;
+
   constructor(host: HttpHost, config: ServerConfig, counters: ServerCounters) {
     this.#host = host;
     this.#config = config;
     this.#counters = counters;
+    this.maxClients = config.maxClients;
   }
 
-  /** `Deno.serve`'s handler. */
+  /**
+   * Answers a request from `peer` (the TCP peer's address; `undefined`
+   * for one that bypassed the guard).
+   */
   handle(
     request: Request,
-    info?: Deno.ServeHandlerInfo<Deno.NetAddr>,
+    peer: string | undefined,
   ): Response | Promise<Response> {
     const config = this.#config;
-    const url = new URL(request.url);
+    if (peer === undefined) {
+      return this.#reject(
+        403,
+        "forbidden",
+        "Cannot connect: connect through the server's public address",
+      );
+    }
+    let url: URL;
+    try {
+      url = new URL(request.url);
+    } catch (cause) {
+      this.#counters.count(this.#counters.rejected, "bad_request");
+      this.#host.reportOnce(
+        "bad_request",
+        new TypeError(
+          `Cannot route ${
+            JSON.stringify(request.url.slice(0, 100))
+          }: not a valid URL`,
+          { cause },
+        ),
+      );
+      return new Response("Bad request\n", { status: 400 });
+    }
     if (url.pathname === "/health" && config.path !== "/health") {
       if (request.method !== "GET" && request.method !== "HEAD") {
         return methodNotAllowed();
@@ -125,25 +157,24 @@ export class HttpRoutes {
         ok
           ? this.#host.stopping()
             ? shuttingDown()
-            : this.#upgrade(request, info)
+            : this.#upgrade(request, peer)
           : this.#unauthorized()
       );
     }
-    return authorized ? this.#upgrade(request, info) : this.#unauthorized();
+    return authorized ? this.#upgrade(request, peer) : this.#unauthorized();
   }
 
-  #upgrade(
-    request: Request,
-    info: Deno.ServeHandlerInfo<Deno.NetAddr> | undefined,
-  ): Response {
+  #upgrade(request: Request, peer: string): Response {
     const config = this.#config;
-    if (this.#host.clients() >= config.maxClients) {
+    if (this.#host.clients() >= this.maxClients) {
       this.#counters.count(this.#counters.rejected, "too_many_clients");
       return new Response("Too many clients\n", { status: 503 });
     }
     let ip: string | undefined;
     if (config.maxClientsPerIp > 0) {
-      ip = info?.remoteAddr.hostname ?? "unknown";
+      ip = addressKey(
+        clientAddress(peer, request.headers, { trustProxy: config.trustProxy }),
+      );
       if (this.#host.clients(ip) >= config.maxClientsPerIp) {
         return this.#reject(
           429,
@@ -243,7 +274,15 @@ export class HttpRoutes {
       request.method === "HEAD"
         ? null
         : dashboardPage({ path: this.#config.path, nonce }),
-      { headers: dashboardHeaders(nonce, request.url) },
+      {
+        headers: dashboardHeaders(
+          nonce,
+          // Behind the guard the request reaches Deno.serve as plain HTTP.
+          this.#config.certFile === undefined
+            ? request.url
+            : request.url.replace(/^http:/, "https:"),
+        ),
+      },
     );
   }
 }

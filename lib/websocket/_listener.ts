@@ -22,7 +22,11 @@
  * @module
  */
 
-import { encodeCloseFrame, FrameGuard } from "./_frame_guard.ts";
+import {
+  encodeCloseFrame,
+  encodeTextFrame,
+  FrameGuard,
+} from "./_frame_guard.ts";
 
 /** The header carrying the TCP peer's address to the inner server. */
 export const PEER_HEADER = "x-evrmore-peer";
@@ -45,8 +49,19 @@ export interface GuardedListenerOptions {
   hostname?: string;
   /** Port; 0 picks a free one. Default 8765. */
   port?: number;
-  /** Unix socket path of the inner `Deno.serve`. */
-  upstreamPath: string;
+  /**
+   * Where the inner `Deno.serve` listens: a Unix socket path, or a
+   * loopback TCP address.
+   */
+  upstream: { path: string } | { hostname: string; port: number };
+  /**
+   * A secret written before the peer address in `X-Evrmore-Peer`, so the
+   * inner server can tell the front's requests from direct ones (when it
+   * listens on loopback TCP). Default: none.
+   */
+  peerSecret?: string;
+  /** PEM certificate and key: accept TLS (`wss://`, `https://`). */
+  tls?: { cert: string; key: string };
   /** Milliseconds to deliver the whole request head. Default 10 000. */
   handshakeTimeoutMs?: number;
   /** Largest request head in bytes. Default 16 384. */
@@ -152,14 +167,18 @@ export function rewriteHead(
  *   socket.onmessage = (e) => socket.send(e.data);
  *   return response;
  * });
- * const front = new GuardedListener({ port: 8765, upstreamPath: path });
+ * const front = new GuardedListener({ port: 8765, upstream: { path } });
  * ```
  */
 export class GuardedListener {
-  #listener: Deno.TcpListener;
+  #listener: Deno.Listener;
   #options: Required<
-    Omit<GuardedListenerOptions, "onReject" | "onAcceptError">
+    Omit<
+      GuardedListenerOptions,
+      "onReject" | "onAcceptError" | "tls" | "peerSecret"
+    >
   >;
+  #peerPrefix: string;
   #onReject: (reason: ListenerRejection, peer: string) => void;
   #onAcceptError: (error: unknown) => void;
   #pending = 0;
@@ -174,7 +193,7 @@ export class GuardedListener {
     this.#options = {
       hostname: options.hostname ?? "127.0.0.1",
       port: options.port ?? 8765,
-      upstreamPath: options.upstreamPath,
+      upstream: options.upstream,
       handshakeTimeoutMs: options.handshakeTimeoutMs ?? 10_000,
       maxHeadBytes: options.maxHeadBytes ?? 16_384,
       maxPending: options.maxPending ?? 1024,
@@ -185,16 +204,22 @@ export class GuardedListener {
     };
     this.#onReject = options.onReject ?? (() => {});
     this.#onAcceptError = options.onAcceptError ?? (() => {});
-    this.#listener = Deno.listen({
+    this.#peerPrefix = options.peerSecret === undefined
+      ? ""
+      : `${options.peerSecret} `;
+    const address = {
       hostname: this.#options.hostname,
       port: this.#options.port,
-    });
+    };
+    this.#listener = options.tls === undefined
+      ? Deno.listen(address)
+      : Deno.listenTls({ ...address, ...options.tls });
     this.#loop = this.#acceptLoop();
   }
 
   /** The address listened on. */
   get addr(): Deno.NetAddr {
-    return this.#listener.addr;
+    return this.#listener.addr as Deno.NetAddr;
   }
 
   /** Current counters. */
@@ -230,7 +255,7 @@ export class GuardedListener {
 
   async #acceptLoop(): Promise<void> {
     while (!this.#closed) {
-      let conn: Deno.TcpConn;
+      let conn: Deno.Conn;
       try {
         conn = await this.#listener.accept();
       } catch (error) {
@@ -244,8 +269,8 @@ export class GuardedListener {
     }
   }
 
-  async #handle(conn: Deno.TcpConn): Promise<void> {
-    const peer = conn.remoteAddr.hostname;
+  async #handle(conn: Deno.Conn): Promise<void> {
+    const peer = (conn.remoteAddr as Deno.NetAddr).hostname;
     const o = this.#options;
     if (this.#descriptors() + 1 > o.maxDescriptors) {
       this.#onReject("too_many_connections", peer);
@@ -263,7 +288,7 @@ export class GuardedListener {
     this.#pending++;
     this.#pendingByPeer.set(peer, perPeer + 1);
     this.#open.add(conn);
-    let upstream: Deno.UnixConn | undefined;
+    let upstream: Deno.Conn | undefined;
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
@@ -294,7 +319,7 @@ export class GuardedListener {
       }
       head = rewriteHead(
         new TextDecoder("latin1").decode(buf.subarray(0, end)),
-        peer,
+        this.#peerPrefix + peer,
       );
       rest = buf.slice(end + HEAD_END.length, length);
       if (head === undefined) {
@@ -306,10 +331,10 @@ export class GuardedListener {
         return;
       }
       try {
-        upstream = await Deno.connect({
-          transport: "unix",
-          path: o.upstreamPath,
-        });
+        const target = o.upstream;
+        upstream = await ("path" in target
+          ? Deno.connect({ transport: "unix", path: target.path })
+          : Deno.connect({ hostname: target.hostname, port: target.port }));
       } catch {
         this.#onReject("upstream_unavailable", peer);
         await writeQuietly(
@@ -346,8 +371,8 @@ export class GuardedListener {
   }
 
   async #pump(
-    client: Deno.TcpConn,
-    upstream: Deno.UnixConn,
+    client: Deno.Conn,
+    upstream: Deno.Conn,
     upgrade: boolean,
     peer: string,
   ): Promise<void> {
@@ -356,18 +381,20 @@ export class GuardedListener {
       : undefined;
     let stop = false;
     let draining = false;
+    const frames = upgrade ? new FrameBoundary() : undefined;
     const down = (async () => {
-      const buf = new Uint8Array(64 * 1024);
+      const buf = new Uint8Array(DOWN_BUFFER);
       for (;;) {
         const n = await upstream.read(buf).catch(() => null);
         if (n === null || stop) break;
         if (!(await writeAll(client, buf.subarray(0, n)))) break;
+        frames?.feed(buf.subarray(0, n));
       }
       stop = true;
       if (!draining) closeQuietly(client);
     })();
     const up = (async () => {
-      const buf = new Uint8Array(64 * 1024);
+      const buf = new Uint8Array(UP_BUFFER);
       for (;;) {
         const n = await client.read(buf).catch(() => null);
         if (n === null || stop) break;
@@ -383,13 +410,35 @@ export class GuardedListener {
             stop = true;
             draining = true;
             closeQuietly(upstream);
-            await writeAll(
-              client,
-              encodeCloseFrame(
-                tooBig ? 1009 : 1002,
-                tooBig ? "message_too_large" : "protocol_error",
-              ),
-            );
+            // Frames go out only between the server's frames: wait (a
+            // little) for the copy from the server to stop.
+            let timer: ReturnType<typeof setTimeout> | undefined;
+            await Promise.race([
+              down,
+              new Promise((resolve) => (timer = setTimeout(resolve, DRAIN_MS))),
+            ]);
+            clearTimeout(timer);
+            if (frames?.atBoundary) {
+              const code = tooBig ? "message_too_large" : "invalid_message";
+              await writeAll(
+                client,
+                encodeTextFrame(JSON.stringify({
+                  type: "error",
+                  code,
+                  message: tooBig
+                    ? `Cannot handle message: longer than ${this.#options.maxMessageBytes} bytes`
+                    : "Cannot handle message: not a valid WebSocket frame",
+                  data: { code },
+                })),
+              );
+              await writeAll(
+                client,
+                encodeCloseFrame(
+                  tooBig ? 1009 : 1002,
+                  tooBig ? "message_too_large" : "protocol_error",
+                ),
+              );
+            }
             await drainThenClose(client, DRAIN_MS);
             break;
           }
@@ -403,6 +452,60 @@ export class GuardedListener {
   }
 }
 
+/**
+ * Follows the frames the server sends (unmasked), to tell whether the
+ * bytes copied so far end between two frames.
+ */
+class FrameBoundary {
+  /** Bytes of the HTTP response's closing CRLFCRLF seen (4: the frames began). */
+  #headEnd = 0;
+  /** Header bytes collected of the frame being read. */
+  #header = new Uint8Array(14);
+  #have = 0;
+  /** Payload bytes of the current frame still to come (-1: in a header). */
+  #left = -1;
+
+  get atBoundary(): boolean {
+    return this.#headEnd === 4 && this.#left <= 0 && this.#have === 0;
+  }
+
+  feed(chunk: Uint8Array): void {
+    let i = 0;
+    while (this.#headEnd < 4 && i < chunk.length) {
+      const byte = chunk[i++];
+      const want = this.#headEnd % 2 === 0 ? 13 : 10;
+      this.#headEnd = byte === want ? this.#headEnd + 1 : byte === 13 ? 1 : 0;
+    }
+    while (i < chunk.length) {
+      if (this.#left > 0) {
+        const take = Math.min(this.#left, chunk.length - i);
+        this.#left -= take;
+        i += take;
+        continue;
+      }
+      this.#header[this.#have++] = chunk[i++]!;
+      if (this.#have < 2) continue;
+      const h = this.#header;
+      const len7 = h[1]! & 0x7f;
+      const need = 2 + (len7 === 126 ? 2 : len7 === 127 ? 8 : 0) +
+        ((h[1]! & 0x80) !== 0 ? 4 : 0);
+      if (this.#have < need) continue;
+      let length = len7;
+      if (len7 === 126) length = (h[2]! << 8) | h[3]!;
+      else if (len7 === 127) {
+        length = 0;
+        for (let k = 2; k < 10; k++) length = length * 256 + h[k]!;
+      }
+      this.#have = 0;
+      this.#left = length;
+    }
+  }
+}
+
+/** Bytes read at once from the server (its messages) and from a client (small requests). */
+const DOWN_BUFFER = 32 * 1024;
+const UP_BUFFER = 8 * 1024;
+
 /** Milliseconds to keep reading (and discarding) after a close frame. */
 const DRAIN_MS = 1000;
 
@@ -411,7 +514,7 @@ const DRAIN_MS = 1000;
  * the peer reads the close frame before the socket goes (closing with
  * unread input would reset the connection and lose the frame).
  */
-async function drainThenClose(conn: Deno.TcpConn, ms: number): Promise<void> {
+async function drainThenClose(conn: Deno.Conn, ms: number): Promise<void> {
   try {
     await conn.closeWrite();
   } catch { /* gone */ }

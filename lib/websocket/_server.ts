@@ -14,7 +14,9 @@ import { ConnectionError, EvrmoreError } from "../errors.ts";
 import type { ZMQNotification } from "../zmq/types.ts";
 import { ChainFeed } from "./_feed.ts";
 import { HttpRoutes } from "./_http.ts";
+import { ServerFront } from "./_front.ts";
 import { Hub } from "./_hub.ts";
+import { LogLimiter } from "./_log_limiter.ts";
 import { errorText, TOPICS } from "./_protocol.ts";
 import { resolveServerConfig, type ServerConfig } from "./_server_config.ts";
 import { ServerCounters, serverMetrics } from "./_server_metrics.ts";
@@ -119,7 +121,8 @@ export class EvrmoreWebSocketServer<
   #feed: ChainFeed;
   #sessions: Sessions;
   #routes: HttpRoutes;
-  #http: Deno.HttpServer<Deno.NetAddr> | undefined;
+  #http: ServerFront | undefined;
+  #log: LogLimiter;
   #starting: Promise<void> | undefined;
   #stopping: Promise<void> | undefined;
   #tasks = new Set<Promise<unknown>>();
@@ -156,6 +159,9 @@ export class EvrmoreWebSocketServer<
     const config = this.#config = resolveServerConfig(options);
     const counters = this.#counters;
     const report = (cause: unknown) => this.#report(cause);
+    this.#log = new LogLimiter({
+      write: (line) => this.#report(new EvrmoreError(line)),
+    });
     const track = (task: Promise<unknown>) => this.#track(task);
     this.#hub = new Hub(
       TOPICS,
@@ -210,6 +216,7 @@ export class EvrmoreWebSocketServer<
           ip === undefined ? this.#sessions.size : this.#sessions.openFrom(ip),
         accept: (socket, ip) => this.#sessions.add(socket, ip),
         report,
+        reportOnce: (kind, error) => this.#reportOnce(kind, error),
       },
       config,
       counters,
@@ -240,6 +247,15 @@ export class EvrmoreWebSocketServer<
     return `${
       this.secure ? "wss" : "ws"
     }://${host}:${this.port}${this.#config.path}`;
+  }
+
+  /**
+   * The most clients served at once: `maxClients`, or fewer once started
+   * when the process's open-file limit leaves room for fewer (each guarded
+   * client holds three file descriptors).
+   */
+  get maxClients(): number {
+    return this.#routes.maxClients;
   }
 
   /** Whether the server is listening. */
@@ -278,9 +294,9 @@ export class EvrmoreWebSocketServer<
   }
 
   /** The PEM certificate and key, read from `certFile` and `keyFile`. */
-  async #readTls(): Promise<{ cert: string; key: string } | object> {
+  async #readTls(): Promise<{ cert: string; key: string } | undefined> {
     const { certFile, keyFile } = this.#config;
-    if (certFile === undefined || keyFile === undefined) return {};
+    if (certFile === undefined || keyFile === undefined) return undefined;
     const read = async (name: string, file: string) => {
       try {
         return await Deno.readTextFile(file);
@@ -302,12 +318,13 @@ export class EvrmoreWebSocketServer<
     const tls = await this.#readTls();
     this.#feed.start();
     try {
-      this.#http = Deno.serve({
-        hostname: config.host,
-        port: config.port,
-        ...tls,
-        onListen: () => {},
-      }, (request, info) => this.#routes.handle(request, info));
+      const front = this.#http = new ServerFront(config, tls, {
+        handle: (request, peer) => this.#routes.handle(request, peer),
+        rejected: (reason) =>
+          this.#counters.count(this.#counters.rejected, reason),
+        report: (kind, error) => this.#reportOnce(kind, error),
+      });
+      this.#routes.maxClients = front.maxClients;
     } catch (cause) {
       this.#feed.stop(new ConnectionError("Cannot start: cannot listen"));
       throw new ConnectionError(
@@ -316,6 +333,7 @@ export class EvrmoreWebSocketServer<
       );
     }
     this.#startedAt = Date.now();
+    this.#sessions.start();
     if (config.startZmq) {
       try {
         await this.zmqClient.start();
@@ -357,6 +375,7 @@ export class EvrmoreWebSocketServer<
     const http = this.#http;
     if (http === undefined) return;
     this.#feed.stop(new ConnectionError("Cannot finish: the server stopped"));
+    this.#sessions.stop();
     const closed: Promise<void>[] = [];
     for (const socket of this.#sessions.sockets()) {
       if (socket.readyState === WebSocket.CLOSED) continue;
@@ -514,6 +533,14 @@ export class EvrmoreWebSocketServer<
       if (!this.#feed.signal.aborted) this.#report(cause);
     }).finally(() => this.#tasks.delete(tracked));
     this.#tasks.add(tracked);
+  }
+
+  /** Reports an error of a kind that may repeat: once per kind a minute. */
+  #reportOnce(kind: string, cause: unknown): void {
+    this.#log.error(
+      kind,
+      cause instanceof Error ? cause.message : String(cause),
+    );
   }
 
   #report(cause: unknown): void {

@@ -8,6 +8,7 @@
  */
 
 import { allowedCommandSet } from "./_commands.ts";
+import { TrustedProxies } from "./_client_address.ts";
 import { digest, normalizeOrigins } from "./_security.ts";
 import { secondsOption, tokenProblem } from "./_protocol.ts";
 import type {
@@ -33,6 +34,14 @@ export const DEFAULTS = {
   maxBackfillBlocks: 100,
   maxReplayBlocks: 1000,
   maxMessagesPerSecond: 100,
+  maxClientsPerIp: 50,
+  handshakeTimeout: 10,
+  maxPendingHandshakes: 1024,
+  maxUnsentBytes: 128 * 1024 * 1024,
+  drainTimeout: 30,
+  maxReplySize: 8 * 1024 * 1024,
+  maxCommandsInFlight: 8,
+  maxQueuedCommands: 256,
 } as const;
 
 /** Every setting of the server, checked and with its default applied. */
@@ -66,6 +75,18 @@ export interface ServerConfig {
   messageBurst: number;
   /** Connections per IP address (0: no cap). */
   maxClientsPerIp: number;
+  /** Proxies whose `X-Forwarded-For` is believed. */
+  trustProxy: TrustedProxies;
+  guard: boolean;
+  /** Handshake deadline in ms. */
+  handshakeTimeout: number;
+  maxPendingHandshakes: number;
+  maxUnsentBytes: number;
+  /** Drain deadline in ms. */
+  drainTimeout: number;
+  maxReplySize: number;
+  maxCommandsInFlight: number;
+  maxQueuedCommands: number;
   metrics: boolean;
   dashboard: boolean;
   onError: (error: Error) => void;
@@ -235,7 +256,60 @@ export function resolveServerConfig<R extends WebSocketServerRpc>(
     maxClientsPerIp: integer(
       "maxClientsPerIp",
       options.maxClientsPerIp,
+      DEFAULTS.maxClientsPerIp,
       0,
+      max,
+    ),
+    trustProxy: trustedProxies(options.trustProxy),
+    guard: options.guard ?? true,
+    handshakeTimeout: Math.ceil(
+      1000 *
+        positiveSeconds(
+          "handshakeTimeout",
+          options.handshakeTimeout,
+          DEFAULTS.handshakeTimeout,
+        ),
+    ),
+    maxPendingHandshakes: integer(
+      "maxPendingHandshakes",
+      options.maxPendingHandshakes,
+      DEFAULTS.maxPendingHandshakes,
+      1,
+      max,
+    ),
+    maxUnsentBytes: integer(
+      "maxUnsentBytes",
+      options.maxUnsentBytes,
+      DEFAULTS.maxUnsentBytes,
+      1,
+      max,
+    ),
+    drainTimeout: Math.ceil(
+      1000 *
+        positiveSeconds(
+          "drainTimeout",
+          options.drainTimeout,
+          DEFAULTS.drainTimeout,
+        ),
+    ),
+    maxReplySize: integer(
+      "maxReplySize",
+      options.maxReplySize,
+      DEFAULTS.maxReplySize,
+      1,
+      max,
+    ),
+    maxCommandsInFlight: integer(
+      "maxCommandsInFlight",
+      options.maxCommandsInFlight,
+      DEFAULTS.maxCommandsInFlight,
+      1,
+      max,
+    ),
+    maxQueuedCommands: integer(
+      "maxQueuedCommands",
+      options.maxQueuedCommands,
+      DEFAULTS.maxQueuedCommands,
       1,
       max,
     ),
@@ -244,6 +318,37 @@ export function resolveServerConfig<R extends WebSocketServerRpc>(
     onError: options.onError ??
       ((error) => console.error(`EvrmoreWebSocketServer: ${error.message}`)),
   };
+}
+
+function positiveSeconds(
+  name: string,
+  value: number | undefined,
+  fallback: number,
+): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== "number" || !Number.isFinite(value) || value <= 0) {
+    throw new RangeError(
+      `Cannot create server: ${name} must be a number of seconds > 0`,
+    );
+  }
+  return value;
+}
+
+function trustedProxies(list: Iterable<string> | undefined): TrustedProxies {
+  if (list === undefined) return new TrustedProxies();
+  if (typeof list === "string" || typeof list[Symbol.iterator] !== "function") {
+    throw new TypeError(
+      "Cannot create server: trustProxy must be a list of addresses or CIDR ranges",
+    );
+  }
+  try {
+    return new TrustedProxies([...list]);
+  } catch (cause) {
+    throw new TypeError(
+      `Cannot create server: trustProxy: ${(cause as Error).message}`,
+      { cause },
+    );
+  }
 }
 
 function integer(

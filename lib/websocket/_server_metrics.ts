@@ -29,6 +29,8 @@ export class ServerCounters {
   readonly commands = new Map<string, number>();
   readonly rejected = new Map<string, number>();
   readonly zmq = new Map<string, number>();
+  /** Clients closed by the server, by reason (drain_timeout, unsent_budget). */
+  readonly closed = new Map<string, number>();
 
   /** Adds one to a labelled counter. */
   count(map: Map<string, number>, key: unknown): void {
@@ -148,6 +150,13 @@ export function serverMetrics(view: MetricsView): string {
       help: "Clients closed (1013) because their send buffer overflowed.",
       type: "counter",
       samples: one(c.slowClientsClosed),
+    },
+    {
+      name: "evrmore_ws_clients_closed_total",
+      help:
+        "Clients closed (1013) for a send buffer that did not drain in time, or to keep all unsent data under its budget, by reason.",
+      type: "counter",
+      samples: labelled("reason", c.closed, ["drain_timeout", "unsent_budget"]),
     },
     {
       name: "evrmore_ws_rate_limited_total",

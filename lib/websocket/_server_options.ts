@@ -285,11 +285,68 @@ export interface EvrmoreWebSocketServerOptions<
   /** Messages a client may send at once after a quiet time (default `2 × maxMessagesPerSecond`, at least 1). */
   messageBurst?: number;
   /**
-   * Most clients connected at once from one IP address; more get HTTP 429
-   * `{"type":"error","code":"too_many_connections",...}` (default: no cap;
-   * behind a reverse proxy every client has the proxy's address).
+   * Most clients connected at once from one IP address (IPv6: one /64);
+   * more get HTTP 429 `{"type":"error","code":"too_many_connections",...}`
+   * (default 50; `0`: no cap). Behind a reverse proxy, list it in
+   * `trustProxy` so that each client counts under its own address.
    */
   maxClientsPerIp?: number;
+  /**
+   * Reverse proxies (IP addresses or CIDR ranges, e.g. `"10.0.0.0/8"`)
+   * whose `X-Forwarded-For` header gives the client's address. Only a
+   * connection from a listed proxy is believed; its header is walked from
+   * the right, skipping listed proxies (default: none, the TCP peer is the
+   * client).
+   */
+  trustProxy?: Iterable<string>;
+  /**
+   * Serve through the server's own accept loop (default `true`): a
+   * connection must send its whole HTTP request within `handshakeTimeout`,
+   * half-open and idle connections are capped and closed, running out of
+   * file descriptors never stops the server, and the first client message
+   * over `maxMessageSize` bytes closes the connection (1009) before it is
+   * buffered. `false` serves with `Deno.serve` alone: a little faster, for
+   * use behind a reverse proxy that enforces all that itself.
+   */
+  guard?: boolean;
+  /**
+   * Seconds a new connection has to send its whole HTTP request (the
+   * WebSocket handshake) before it is closed (default 10; with `guard`).
+   */
+  handshakeTimeout?: number;
+  /** Connections still sending their request, in total (default 1024; with `guard`). */
+  maxPendingHandshakes?: number;
+  /**
+   * Bytes waiting to be sent to all clients together (default 128 MiB).
+   * Past it, command replies are refused (`server_busy`) and the clients
+   * with the largest backlogs are closed (1013) until it is met again.
+   */
+  maxUnsentBytes?: number;
+  /**
+   * Seconds a client's send buffer may stay over 64 KiB without emptying
+   * before it is closed (1013), whatever its pings say (default 30).
+   */
+  drainTimeout?: number;
+  /**
+   * Largest command reply, in bytes of JSON (default 8 MiB); larger ones
+   * are answered `{"type":"error","code":"reply_too_large",...}`.
+   */
+  maxReplySize?: number;
+  /**
+   * Node work the clients' commands may have running at once, all clients
+   * together, in cost units: most commands cost 1, heavy reads more
+   * (`getblock` verbosity 2 and `getrawmempool true` 4, `gettxoutsetinfo`
+   * 8). Default 8. The server's own node calls (blocks, backfill,
+   * mempool) do not count.
+   */
+  maxCommandsInFlight?: number;
+  /**
+   * Client commands waiting for node capacity, all clients together
+   * (default 256); more, or one waiting over 10 s, get `server_busy`.
+   * Identical read commands waiting or running at once go to the node
+   * once.
+   */
+  maxQueuedCommands?: number;
   /**
    * Serve `GET /metrics` in the Prometheus text format (default `true`);
    * it requires the `authToken` (and `authenticate`) when set.

@@ -27,7 +27,8 @@ import { messageId, RateLimiter } from "./_security.ts";
 import type { ServerConfig } from "./_server_config.ts";
 import type { ServerCounters } from "./_server_metrics.ts";
 import type { WebSocketServerRpc } from "./_server_options.ts";
-import { closeQuietly, serialize, withId } from "./_wire.ts";
+import { closeQuietly, serialize, utf8Length, withId } from "./_wire.ts";
+import { CommandGate, CommandGateError } from "./_command_gate.ts";
 import type {
   BlockMessage,
   ErrorMessage,
@@ -38,10 +39,15 @@ import type {
   WebSocketMessageId,
 } from "./types.ts";
 
+/** A send buffer over this many bytes must empty within `drainTimeout`. */
+const DRAIN_FLOOR = 64 * 1024;
+/** How often send buffers are read for the drain deadline and the budget. */
+const SWEEP_MS = 1000;
+
 /** One connected client. */
 interface ClientState {
-  /** Commands running for it. */
-  pending: number;
+  /** Since when its send buffer has stayed over `DRAIN_FLOOR` (ms), or -1. */
+  fullSince: number;
   /** Its message allowance, when messages are rate limited. */
   limiter?: RateLimiter;
   /** Its IP address, when connections per IP are capped. */
@@ -68,6 +74,10 @@ export class Sessions {
   #counters: ServerCounters;
   #clients = new Map<WebSocket, ClientState>();
   #perIp = new Map<string, number>();
+  #gate: CommandGate;
+  #sweeper: ReturnType<typeof setInterval> | undefined;
+  /** Unsent bytes of all clients at the last sweep, plus the replies sent since. */
+  #unsent = 0;
 
   constructor(
     parts: { rpc: WebSocketServerRpc; hub: Hub; feed: ChainFeed },
@@ -81,6 +91,64 @@ export class Sessions {
     this.#host = host;
     this.#config = config;
     this.#counters = counters;
+    this.#gate = new CommandGate({
+      maxInFlight: config.maxCommandsInFlight,
+      maxQueued: config.maxQueuedCommands,
+      maxPerClient: config.maxPendingCommands,
+    });
+  }
+
+  /** Starts reading send buffers (drain deadline, unsent budget) every second. */
+  start(): void {
+    this.#sweeper ??= setInterval(() => this.sweep(), SWEEP_MS);
+  }
+
+  /** Stops the sweeps. */
+  stop(): void {
+    clearInterval(this.#sweeper);
+    this.#sweeper = undefined;
+  }
+
+  /**
+   * Reads every client's send buffer: closes (1013) one whose buffer stayed
+   * over 64 KiB for `drainTimeout`, then, while all buffers together pass
+   * `maxUnsentBytes`, the ones with the largest.
+   */
+  sweep(now: number = Date.now()): void {
+    const config = this.#config;
+    let total = 0;
+    const full: Array<[WebSocket, number]> = [];
+    for (const [socket, state] of this.#clients) {
+      const buffered = socket.bufferedAmount;
+      if (buffered <= DRAIN_FLOOR) {
+        state.fullSince = -1;
+      } else if (state.fullSince < 0) {
+        state.fullSince = now;
+      } else if (now - state.fullSince >= config.drainTimeout) {
+        this.#counters.count(this.#counters.closed, "drain_timeout");
+        this.#drop(socket, "Too slow: send buffer did not drain");
+        continue;
+      }
+      total += buffered;
+      if (buffered > 0) full.push([socket, buffered]);
+    }
+    if (total > config.maxUnsentBytes) {
+      full.sort((a, b) => b[1] - a[1]);
+      for (const [socket, buffered] of full) {
+        if (total <= config.maxUnsentBytes) break;
+        this.#counters.count(this.#counters.closed, "unsent_budget");
+        this.#drop(socket, "Too slow: server send budget exceeded");
+        total -= buffered;
+      }
+    }
+    this.#unsent = total;
+  }
+
+  /** Closes a client (1013) and forgets it at once. */
+  #drop(socket: WebSocket, reason: string): void {
+    this.#counters.slowClientsClosed++;
+    this.remove(socket);
+    closeQuietly(socket, 1013, reason);
   }
 
   /** Clients connected now. */
@@ -112,7 +180,7 @@ export class Sessions {
   /** Registers an upgraded socket and listens to its messages. */
   add(socket: WebSocket, ip?: string): void {
     const config = this.#config;
-    const state: ClientState = { pending: 0 };
+    const state: ClientState = { fullSince: -1 };
     if (config.messageRate > 0) {
       state.limiter = new RateLimiter(
         config.messageRate,
@@ -133,6 +201,13 @@ export class Sessions {
         !this.#allowMessage(socket, state.limiter, data)
       ) return;
       if (typeof data !== "string") {
+        const size = data instanceof Blob
+          ? data.size
+          : (data as ArrayBuffer).byteLength;
+        if (size > config.maxMessageSize) {
+          this.#tooLarge(socket);
+          return;
+        }
         this.#hub.send(
           socket,
           errorMessage(
@@ -143,14 +218,7 @@ export class Sessions {
         return;
       }
       if (data.length > config.maxMessageSize) {
-        this.#hub.send(
-          socket,
-          errorMessage(
-            "message_too_large",
-            `Cannot handle message: longer than ${config.maxMessageSize} characters`,
-          ),
-        );
-        closeQuietly(socket, 1009, "Message too large");
+        this.#tooLarge(socket);
         return;
       }
       this.#host.track(this.#host.handleClientMessage(socket, data));
@@ -160,10 +228,23 @@ export class Sessions {
     socket.addEventListener("error", remove);
   }
 
-  /** Forgets a client: its session and its subscriptions. */
+  /** Answers `message_too_large` and closes the connection (1009). */
+  #tooLarge(socket: WebSocket): void {
+    this.#hub.send(
+      socket,
+      errorMessage(
+        "message_too_large",
+        `Cannot handle message: longer than ${this.#config.maxMessageSize} bytes`,
+      ),
+    );
+    closeQuietly(socket, 1009, "Message too large");
+  }
+
+  /** Forgets a client: its session, its subscriptions and its commands. */
   remove(socket: WebSocket): void {
     const state = this.#clients.get(socket);
     this.#clients.delete(socket);
+    this.#gate.leave(socket);
     if (state?.ip !== undefined) {
       const open = (this.#perIp.get(state.ip) ?? 1) - 1;
       if (open > 0) this.#perIp.set(state.ip, open);
@@ -370,31 +451,41 @@ export class Sessions {
       );
       return;
     }
-    const max = this.#config.maxPendingCommands;
-    const state = this.#clients.get(socket) ?? { pending: 0 };
-    if (state.pending >= max) {
-      counters.count(counters.commands, "too_many_requests");
-      hub.send(
-        socket,
-        errorMessage(
-          "too_many_requests",
-          `Cannot run ${command}: ${max} commands already running`,
-          { id, command },
-        ),
-      );
-      return;
-    }
-    state.pending++;
     const signal = this.#feed.signal;
     let answer: ResultMessage | ErrorMessage;
     try {
-      const data = await this.#rpc.call(command, params, { signal });
-      answer = withId({ type: "result", command, data }, id);
+      const { value } = await this.#gate.run(
+        socket,
+        command,
+        params,
+        (mine) =>
+          this.#rpc.call(command, params, {
+            signal: AbortSignal.any([mine, signal]),
+          }),
+      );
+      answer = withId({ type: "result", command, data: value }, id);
     } catch (cause) {
       if (signal.aborted) return;
+      if (cause instanceof CommandGateError) {
+        if (cause.code === "aborted") return; // The client left.
+        const busy = cause.code === "server_busy";
+        counters.count(
+          counters.commands,
+          busy ? "server_busy" : "too_many_requests",
+        );
+        hub.send(
+          socket,
+          errorMessage(
+            busy ? "server_busy" : "too_many_requests",
+            busy
+              ? `Cannot run ${command}: the server is busy, try again later`
+              : `Cannot run ${command}: ${this.#config.maxPendingCommands} commands already running`,
+            { id, command },
+          ),
+        );
+        return;
+      }
       answer = this.#commandError(command, cause, id);
-    } finally {
-      state.pending--;
     }
     let text: string;
     try {
@@ -404,6 +495,28 @@ export class Sessions {
         answer.type === "result" ? "ok" : "error",
       );
       if (answer.type === "error") counters.count(counters.errors, answer.code);
+      const bytes = utf8Length(text);
+      if (bytes > this.#config.maxReplySize) {
+        counters.count(counters.errors, "reply_too_large");
+        text = serialize(
+          errorMessage(
+            "reply_too_large",
+            `Cannot run ${command}: the reply (${bytes} bytes) is larger than ${this.#config.maxReplySize} bytes`,
+            { id, command },
+          ),
+        );
+      } else if (this.#unsent + bytes > this.#config.maxUnsentBytes) {
+        counters.count(counters.errors, "server_busy");
+        text = serialize(
+          errorMessage(
+            "server_busy",
+            `Cannot run ${command}: the server is busy, try again later`,
+            { id, command },
+          ),
+        );
+      } else {
+        this.#unsent += bytes;
+      }
     } catch (cause) {
       this.#host.report(cause);
       counters.count(counters.commands, "error");

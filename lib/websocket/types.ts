@@ -405,7 +405,10 @@ export type WebSocketErrorCode =
   | "unauthorized"
   | "origin_not_allowed"
   | "too_many_connections"
-  | "too_many_filters";
+  | "too_many_filters"
+  | "server_busy"
+  | "reply_too_large"
+  | "forbidden";
 
 /**
  * Something went wrong; the connection stays open unless said otherwise.
