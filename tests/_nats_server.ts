@@ -125,3 +125,39 @@ function freePort(): number {
   listener.close();
   return port;
 }
+
+/**
+ * Takes the next `n` items of an async iterator; rejects after `timeoutMs`
+ * (a failure guard only) with the ids that did arrive.
+ */
+export async function take<T extends { id: string }>(
+  iterator: AsyncIterator<T>,
+  n: number,
+  timeoutMs = 20_000,
+): Promise<T[]> {
+  const out: T[] = [];
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const guard = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(
+          new Error(
+            `timed out after ${out.length}/${n}: ${
+              JSON.stringify(out.map((e) => e.id))
+            }`,
+          ),
+        ),
+      timeoutMs,
+    );
+  });
+  try {
+    while (out.length < n) {
+      const next = await Promise.race([iterator.next(), guard]);
+      if (next.done) throw new Error(`iterator ended after ${out.length}/${n}`);
+      out.push(next.value);
+    }
+    return out;
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -237,7 +237,9 @@ export class NatsFeedSource implements AsyncIterable<FeedEvent> {
     this.#closing ??= (async () => {
       this.#abort.abort();
       this.#signal?.removeEventListener("abort", this.#onSignal);
-      await this.#messages?.close().catch(() => {});
+      // close() stops the subscription and timers at once, but its promise
+      // only settles once the iteration reaches the end: never await it.
+      this.#messages?.close().catch(() => {});
       // Queued behind a pending next(), if any; runs the finally blocks.
       await this.#gen?.return(undefined).catch(() => {});
     })();
@@ -280,7 +282,7 @@ export class NatsFeedSource implements AsyncIterable<FeedEvent> {
         }
         this.#messages = messages;
         if (signal.aborted) {
-          await messages.close().catch(() => {});
+          messages.close().catch(() => {});
           break;
         }
         backoffMs = 50;
@@ -307,8 +309,8 @@ export class NatsFeedSource implements AsyncIterable<FeedEvent> {
             );
           }
         } finally {
-          await messages.close().catch(() => {});
-          await statusLoop;
+          messages.close().catch(() => {}); // see close()
+          void statusLoop; // status() does not end on close: never await it
           this.#messages = undefined;
         }
         if (!signal.aborted) await this.#pause(backoffMs);
