@@ -53,6 +53,12 @@ export class NatsTestServer {
         await this.#spawn();
         return;
       } catch (error) {
+        if (error instanceof Deno.errors.NotFound) {
+          throw new Error(
+            "Cannot start nats-server: not installed (apt-get install nats-server; .ci/run does it)",
+            { cause: error },
+          );
+        }
         lastError = error;
       }
     }
@@ -60,7 +66,7 @@ export class NatsTestServer {
   }
 
   async #spawn(): Promise<void> {
-    const child = new Deno.Command("nats-server", {
+    const child = new Deno.Command(natsServerBinary(), {
       args: [
         "-js",
         "-a",
@@ -117,6 +123,20 @@ export class NatsTestServer {
     await this.stop();
     await Deno.remove(this.storeDir, { recursive: true }).catch(() => {});
   }
+}
+
+/** `$NATS_SERVER`, else Debian's /usr/sbin/nats-server, else from PATH. */
+function natsServerBinary(): string {
+  const fromEnv = Deno.env.get("NATS_SERVER");
+  if (fromEnv) return fromEnv;
+  for (const path of ["/usr/sbin/nats-server", "/usr/local/bin/nats-server"]) {
+    try {
+      if (Deno.statSync(path).isFile) return path;
+    } catch {
+      // not there
+    }
+  }
+  return "nats-server";
 }
 
 function freePort(): number {
