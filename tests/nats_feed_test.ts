@@ -297,3 +297,28 @@ Deno.test("NatsFeedSource ends on abort and close is idempotent", async () => {
   await feed.close();
   await feed[Symbol.asyncDispose]();
 });
+
+Deno.test("Closing the NatsLink ends the feed and stops the publisher instead of retrying", async () => {
+  await using server = await NatsTestServer.start();
+  const link = await connectNats(server.url);
+  const errors: Error[] = [];
+  await using publisher = await NatsFeedPublisher.create(link, {
+    network: "regtest",
+    onError: (e) => errors.push(e),
+  });
+  await using feed = await NatsFeedSource.open(link, { network: "regtest" });
+  const it = feed[Symbol.asyncIterator]();
+  publisher.publish(block(1));
+  assert.equal((await take(it, 1))[0]!.id, block(1).id);
+  const pending = it.next();
+  await link.close();
+  await link.close();
+  assert.equal(link.closed, true);
+  assert.deepEqual(await pending, { value: undefined, done: true });
+  assert.equal(publisher.publish(block(2)), false);
+  await publisher.flush();
+  assert.equal(
+    errors.map((e) => (e as { code?: string }).code).at(-1),
+    "closed",
+  );
+});

@@ -91,7 +91,13 @@ export class NatsCommandServer {
         // a throwing hook must not stop the responder
       }
     };
-    this.#sub = linkInternals(link).nc.subscribe(this.subject, {
+    const { nc } = linkInternals(link);
+    if (nc.isClosed()) {
+      throw new ConnectionError(
+        `Cannot serve commands on ${this.subject}: the NATS connection is closed`,
+      );
+    }
+    this.#sub = nc.subscribe(this.subject, {
       queue,
       callback: (error, msg) => {
         if (error) {
@@ -164,6 +170,7 @@ export class NatsCommandServer {
  * @param link A connection from {@linkcode connectNats}.
  * @param handler Runs one command; its result is the reply.
  * @param options Network, queue group, error hook.
+ * @throws {ConnectionError} When the link is closed.
  */
 export function serveCommands(
   link: NatsLink,

@@ -267,7 +267,7 @@ export class NatsFeedSource implements AsyncIterable<FeedEvent> {
           });
           messages = await consumer.consume({ max_messages: 256 });
         } catch (cause) {
-          if (signal.aborted) break;
+          if (signal.aborted || this.#link.nc.isClosed()) break;
           this.#report(
             new NatsFeedError(
               `Cannot read stream ${this.#stream}: ${
@@ -313,6 +313,7 @@ export class NatsFeedSource implements AsyncIterable<FeedEvent> {
           void statusLoop; // status() does not end on close: never await it
           this.#messages = undefined;
         }
+        if (this.#link.nc.isClosed()) break; // closed for good: the end
         if (!signal.aborted) await this.#pause(backoffMs);
       }
     } finally {

@@ -210,7 +210,7 @@ export class NatsFeedPublisher {
         { cause },
       );
     }
-    if (this.#abort.signal.aborted) {
+    if (this.#abort.signal.aborted || this.#link.nc.isClosed()) {
       this.#drop(event.id, "closed", "the publisher is closed");
       return false;
     }
@@ -260,12 +260,6 @@ export class NatsFeedPublisher {
       this.#abort.abort();
       this.#wakeDrain?.();
       await this.#loop;
-      for (let i = this.#head; i < this.#queue.length; i++) {
-        this.#drop(this.#queue[i]!.id, "closed", "the publisher is closed");
-      }
-      this.#queue = [];
-      this.#head = 0;
-      this.#notifyFlushed();
     })();
     return this.#closing;
   }
@@ -330,6 +324,17 @@ export class NatsFeedPublisher {
         }
       } catch (cause) {
         if (signal.aborted) break;
+        if (this.#link.nc.isClosed()) {
+          // The link is closed for good: nothing can be stored any more.
+          this.#abort.abort();
+          this.#report(
+            new NatsFeedError(
+              `Cannot publish event ${item.id}: the NATS connection is closed`,
+              { code: "closed", cause },
+            ),
+          );
+          break;
+        }
         this.#stats.failures++;
         this.#report(
           new NatsFeedError(
@@ -347,6 +352,13 @@ export class NatsFeedPublisher {
         backoffMs = Math.min(backoffMs * 2, 2_000);
       }
     }
+    // Closed (by close() or with the link): what is left is dropped.
+    for (let i = this.#head; i < this.#queue.length; i++) {
+      this.#drop(this.#queue[i]!.id, "closed", "the publisher is closed");
+    }
+    this.#queue = [];
+    this.#head = 0;
+    this.#notifyFlushed();
   }
 
   /** Waits `ms`, or less: until a reconnect or close. */
