@@ -322,3 +322,35 @@ Deno.test("Closing the NatsLink ends the feed and stops the publisher instead of
     "closed",
   );
 });
+
+Deno.test("NatsFeedPublisher keeps a burst in order with many publishes in flight, and drops what exceeds max_payload", async () => {
+  await using server = await NatsTestServer.start();
+  await using link = await connectNats(server.url);
+  const errors: Error[] = [];
+  await using publisher = await NatsFeedPublisher.create(link, {
+    network: "regtest",
+    maxInFlight: 64,
+    onError: (e) => errors.push(e),
+  });
+  await using feed = await NatsFeedSource.open(link, { network: "regtest" });
+  const it = feed[Symbol.asyncIterator]();
+  const n = 2_000;
+  for (let i = 1; i <= n; i++) publisher.publish(tx(i));
+  const huge: FeedEvent = {
+    ...block(1),
+    message: { type: "block", data: "x".repeat(2 * 1024 * 1024) },
+  };
+  assert.equal(publisher.publish(huge), false);
+  assert.equal((errors.at(-1) as { code?: string }).code, "too_large");
+  const got = await take(it, n, 60_000);
+  assert.deepEqual(
+    got.map((e) => e.id),
+    Array.from({ length: n }, (_, i) => `tx:${i + 1}`),
+  );
+  assert.deepEqual(
+    got.map((e) => e.cursor),
+    Array.from({ length: n }, (_, i) => String(i + 1)),
+  );
+  await publisher.flush();
+  assert.equal(publisher.stats.published, n);
+});

@@ -6,8 +6,11 @@
  * @module
  */
 
+import { InvalidArgumentError } from "@nats-io/transport-node";
 import {
   jetstream,
+  JetStreamApiCodes,
+  JetStreamApiError,
   type JetStreamClient,
   type JetStreamManager,
   jetstreamManager,
@@ -41,7 +44,13 @@ export interface NatsPublisherOptions extends StreamRetentionOptions {
   maxBuffered?: number;
   /** How long one publish waits for JetStream's ack, ms (default 5,000). */
   publishTimeoutMs?: number;
-  /** Called with each failure: retried publishes (`publish_failed`), dropped events (`buffer_full`, `closed`). */
+  /** Publishes awaiting their ack at once, in order (default 64; 1 = one at a time). */
+  maxInFlight?: number;
+  /**
+   * Called with each failure: retried publishes (`publish_failed`), dropped
+   * events (`buffer_full`, `closed`, `too_large` past the server's
+   * max_payload, `rejected` by JetStream).
+   */
   onError?: (error: Error) => void;
 }
 
@@ -96,6 +105,7 @@ export class NatsFeedPublisher {
   #head = 0;
   #maxBuffered: number;
   #timeoutMs: number;
+  #window: number;
   #onError: (error: Error) => void;
   #stats = {
     published: 0,
@@ -123,6 +133,7 @@ export class NatsFeedPublisher {
     this.#wanted = wanted;
     this.#maxBuffered = options.maxBuffered ?? 10_000;
     this.#timeoutMs = options.publishTimeoutMs ?? 5_000;
+    this.#window = options.maxInFlight ?? 64;
     this.#onError = options.onError ?? (() => {});
     this.#loop = this.#drain();
   }
@@ -160,6 +171,7 @@ export class NatsFeedPublisher {
     const wanted = wantedStreamConfig(name, options.network, options);
     positiveInt(options.maxBuffered, "maxBuffered");
     positiveInt(options.publishTimeoutMs, "publishTimeoutMs");
+    positiveInt(options.maxInFlight, "maxInFlight");
     const { nc } = linkInternals(link);
     let jsm: JetStreamManager;
     try {
@@ -212,6 +224,15 @@ export class NatsFeedPublisher {
     }
     if (this.#abort.signal.aborted || this.#link.nc.isClosed()) {
       this.#drop(event.id, "closed", "the publisher is closed");
+      return false;
+    }
+    const maxPayload = this.#link.nc.info?.max_payload;
+    if (maxPayload !== undefined && payload.length > maxPayload) {
+      this.#drop(
+        event.id,
+        "too_large",
+        `${payload.length} bytes, over the server's max_payload ${maxPayload}`,
+      );
       return false;
     }
     if (this.#queue.length - this.#head >= this.#maxBuffered) {
@@ -308,37 +329,74 @@ export class NatsFeedPublisher {
         continue;
       }
       try {
-        const ack = await this.#js.publish(item.subject, item.payload, {
-          msgID: item.id,
-          timeout: this.#timeoutMs,
-        });
-        if (ack.duplicate) this.#stats.duplicates++;
-        else this.#stats.published++;
-        this.#stats.lastCursor = String(ack.seq);
-        this.#queue[this.#head] = undefined as unknown as Pending;
-        this.#head++;
-        backoffMs = 50;
+        // A window of publishes in flight, written in order on one
+        // connection: JetStream stores a prefix of it, in order. Whatever
+        // follows the first failure is retried from there, in order (the
+        // ones already stored come back as duplicates).
+        const end = Math.min(this.#queue.length, this.#head + this.#window);
+        const window = this.#queue.slice(this.#head, end);
+        const results = await Promise.allSettled(
+          window.map((p) =>
+            this.#js.publish(p.subject, p.payload, {
+              msgID: p.id,
+              timeout: this.#timeoutMs,
+            })
+          ),
+        );
+        let failure: unknown;
+        let failed = false;
+        for (const result of results) {
+          if (result.status === "rejected") {
+            failure = result.reason;
+            failed = true;
+            break;
+          }
+          const ack = result.value;
+          if (ack.duplicate) this.#stats.duplicates++;
+          else this.#stats.published++;
+          this.#stats.lastCursor = String(ack.seq);
+          this.#queue[this.#head] = undefined as unknown as Pending;
+          this.#head++;
+        }
         if (this.#head > 1024 && this.#head * 2 > this.#queue.length) {
           this.#queue = this.#queue.slice(this.#head);
           this.#head = 0;
         }
+        if (failed) throw failure;
+        backoffMs = 50;
       } catch (cause) {
         if (signal.aborted) break;
+        const failed = this.#queue[this.#head] ?? item;
         if (this.#link.nc.isClosed()) {
           // The link is closed for good: nothing can be stored any more.
           this.#abort.abort();
           this.#report(
             new NatsFeedError(
-              `Cannot publish event ${item.id}: the NATS connection is closed`,
+              `Cannot publish event ${failed.id}: the NATS connection is closed`,
               { code: "closed", cause },
             ),
           );
           break;
         }
+        if (permanent(cause)) {
+          // JetStream refused this event itself: retrying cannot help.
+          this.#queue[this.#head] = undefined as unknown as Pending;
+          this.#head++;
+          this.#stats.dropped++;
+          this.#report(
+            new NatsFeedError(
+              `Cannot publish event ${failed.id} to ${failed.subject}: ${
+                errorText(cause)
+              } (dropped)`,
+              { code: "rejected", cause },
+            ),
+          );
+          continue;
+        }
         this.#stats.failures++;
         this.#report(
           new NatsFeedError(
-            `Cannot publish event ${item.id} to ${item.subject}: ${
+            `Cannot publish event ${failed.id} to ${failed.subject}: ${
               errorText(cause)
             } (will retry)`,
             { code: "publish_failed", cause },
@@ -380,6 +438,14 @@ export class NatsFeedPublisher {
       this.#abort.signal.removeEventListener("abort", onAbort);
     }
   }
+}
+
+/** Whether JetStream refused the message itself (not a transport failure). */
+function permanent(cause: unknown): boolean {
+  if (cause instanceof JetStreamApiError) {
+    return cause.code !== JetStreamApiCodes.StreamNotFound;
+  }
+  return cause instanceof InvalidArgumentError;
 }
 
 function positiveInt(value: number | undefined, name: string): void {
