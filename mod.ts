@@ -206,6 +206,7 @@ export {
   type UnsubscribeRequest,
   WEBSOCKET_TOPICS,
   type WebSocketBroadcastMatch,
+  type WebSocketFeedEvent,
   type WebSocketClientMessage,
   type WebSocketClientState,
   type WebSocketErrorCode,

@@ -90,10 +90,13 @@ Deno.test("EvrmoreWebSocketServer.broadcast() sends the same text as JSON.string
     });
     for (const client of [a, b]) {
       const [first, second] = await client.received(2);
-      assert.equal(first, JSON.stringify(plain));
-      assert.equal(
-        second,
-        '{"type":"asset","data":{"expire_time":12345678901234567890,"n":1}}',
+      // Every event gets a cursor (for `since`), added after its fields.
+      const cursor = JSON.parse(first!).cursor;
+      assert.match(cursor, /^[0-9a-z]+:1$/);
+      assert.equal(first, JSON.stringify({ ...plain, cursor }));
+      assert.match(
+        second!,
+        /^\{"type":"asset","data":\{"expire_time":12345678901234567890,"n":1\},"cursor":"[0-9a-z]+:2"\}$/,
       );
     }
     // A cycle still fails (and reaches no client).

@@ -300,7 +300,7 @@ Deno.test("filter server: asset and address filters deliver only the matching ev
     assert.deepEqual(txidsOf(allGot), [txid(1), txid(2), txid(3)]);
 
     // Exact names: the owner token AAA! is not AAA.
-    const assetGot = await byAsset.drain();
+    const assetGot = (await byAsset.drain()).map(withoutCursor);
     assert.deepEqual(assetGot, [{
       type: "asset",
       data: { txid: txid(1), asset: "AAA", amount: 10, type: "issue" },
@@ -701,3 +701,10 @@ Deno.test("filter e2e: devnet asset and address filters against an unfiltered cl
     await node.close();
   }
 });
+
+/** A pushed event without its `cursor` (asserted to be one). */
+function withoutCursor(message: unknown): unknown {
+  const { cursor, ...rest } = message as Record<string, unknown>;
+  assert.match(String(cursor), /^[0-9a-z]+:[0-9]+$/);
+  return rest;
+}

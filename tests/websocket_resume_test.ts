@@ -387,7 +387,7 @@ Deno.test("parseClientMessage validates the since cursor of a blocks subscriptio
     ),
     { kind: "subscribe", topic: "blocks", since: 0, id: 3 },
   );
-  for (const since of [-1, 1.5, "12", "zz".repeat(32), null, true]) {
+  for (const since of [-1, 1.5, "1x", "zz".repeat(32), null, true]) {
     const parsed = parseClientMessage(
       JSON.stringify({ action: "subscribe", topic: "blocks", since, id: 1 }),
     );

@@ -230,7 +230,34 @@ export class Hub {
     ) {
       return;
     }
-    const text = serialize(message);
+    this.#fanOutText(topic, serialize(message), subscribers, filtered);
+  }
+
+  /** Like `broadcast`, with the message serialized already. */
+  broadcastText(
+    topic: string,
+    text: string,
+    match?: WebSocketBroadcastMatch,
+  ): void {
+    const subscribers = this.subscriptions.get(topic);
+    const filtered = match === undefined
+      ? undefined
+      : this.#matching(topic, match, subscribers);
+    if (
+      (subscribers === undefined || subscribers.size === 0) &&
+      filtered === undefined
+    ) {
+      return;
+    }
+    this.#fanOutText(topic, text, subscribers, filtered);
+  }
+
+  #fanOutText(
+    topic: string,
+    text: string,
+    subscribers: Set<WebSocket> | undefined,
+    filtered: Set<WebSocket> | undefined,
+  ): void {
     const counters = this.#counters;
     counters.broadcastsTotal++;
     counters.count(counters.broadcasts, topic);

@@ -209,11 +209,12 @@ export const ServerMessageSchema = z.discriminatedUnion("type", [
 
 /**
  * A `since` cursor: a block height (an integer >= 0) or a block hash (64
- * hex digits).
+ * hex digits) on `blocks`, or on any topic the `cursor` of an event.
  */
 export const BlockCursorSchema = z.union([
   z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
   z.string().regex(/^[0-9a-fA-F]{64}$/),
+  z.string().regex(/^(?:[0-9a-z]{1,16}:)?[0-9]{1,16}$/),
 ]);
 
 /**
@@ -576,7 +577,7 @@ export function parseClientMessage(
         return fail(
           "invalid_message",
           bad === "since"
-            ? `Cannot ${action}: "since" must be a block height (an integer >= 0) or a block hash (64 hex digits)`
+            ? `Cannot ${action}: "since" must be an event's cursor, or on blocks a block height (an integer >= 0) or a block hash (64 hex digits)`
             : bad === "filter"
             ? `Cannot ${action}: "filter" must be {"asset":NAME} (A-Z 0-9 . _ and the node's prefixes and suffixes, at most 32 characters) or {"address":ADDRESS} (base58, 26 to 35 characters)`
             : `Cannot ${action}: "topic" must be a string`,
@@ -594,6 +595,9 @@ export function parseClientMessage(
         );
       }
       const filter = parsed.data.filter;
+      const since = "since" in parsed.data ? parsed.data.since : undefined;
+      const isCursor = typeof since === "string" &&
+        !/^[0-9a-fA-F]{64}$/.test(since);
       if (filter !== undefined) {
         if (topic !== "assets" && topic !== "transactions") {
           return fail(
@@ -609,21 +613,32 @@ export function parseClientMessage(
             messageId,
           );
         }
+        if (since !== undefined) {
+          if (!isCursor) {
+            return fail(
+              "invalid_message",
+              `Cannot ${action}: with a "filter", "since" must be an event's cursor`,
+              messageId,
+            );
+          }
+          return withId({ kind: "subscribe" as const, topic, filter, since });
+        }
         return withId({ kind: action, topic, filter });
       }
-      const since = "since" in parsed.data ? parsed.data.since : undefined;
       if (since !== undefined) {
-        if (topic !== "blocks") {
+        if (topic !== "blocks" && !isCursor) {
           return fail(
             "invalid_message",
-            `Cannot ${action}: "since" is only supported on the blocks topic`,
+            `Cannot ${action}: on the ${topic} topic, "since" must be an event's cursor (block heights and hashes are for blocks)`,
             messageId,
           );
         }
         return withId({
           kind: "subscribe" as const,
           topic,
-          since: typeof since === "string" ? since.toLowerCase() : since,
+          since: typeof since === "string" && !isCursor
+            ? since.toLowerCase()
+            : since,
         });
       }
       return withId({ kind: action, topic });

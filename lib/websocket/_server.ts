@@ -17,12 +17,15 @@ import { HttpRoutes } from "./_http.ts";
 import { ServerFront } from "./_front.ts";
 import { Hub } from "./_hub.ts";
 import { LogLimiter } from "./_log_limiter.ts";
+import { eventId, EventLog } from "./_event_log.ts";
+import { serialize } from "./_wire.ts";
 import { errorText, TOPICS } from "./_protocol.ts";
 import { resolveServerConfig, type ServerConfig } from "./_server_config.ts";
 import { ServerCounters, serverMetrics } from "./_server_metrics.ts";
 import type {
   EvrmoreWebSocketServerOptions,
   WebSocketBroadcastMatch,
+  WebSocketFeedEvent,
   WebSocketServerHealth,
   WebSocketServerRpc,
   WebSocketServerStats,
@@ -34,6 +37,7 @@ import { closeQuietly } from "./_wire.ts";
 export type {
   EvrmoreWebSocketServerOptions,
   WebSocketBroadcastMatch,
+  WebSocketFeedEvent,
   WebSocketServerCallOptions,
   WebSocketServerHealth,
   WebSocketServerRpc,
@@ -45,6 +49,8 @@ export type {
 /** Returned by `broadcast()`: it never waits, so one settled promise serves. */
 const RESOLVED: Promise<void> = Promise.resolve();
 const CLOSE_WAIT_MS = 1000;
+/** The topics whose events get cursors (a subclass's own topics do not). */
+const LOGGED_TOPICS: ReadonlySet<string> = new Set(TOPICS);
 
 /**
  * A WebSocket server that pushes the node's blocks, transactions, asset
@@ -122,11 +128,16 @@ export class EvrmoreWebSocketServer<
   #sessions: Sessions;
   #routes: HttpRoutes;
   #http: ServerFront | undefined;
-  #log: LogLimiter;
+  #logLimiter: LogLimiter;
   #starting: Promise<void> | undefined;
   #stopping: Promise<void> | undefined;
   #tasks = new Set<Promise<unknown>>();
   #startedAt = 0;
+  #running = false;
+  #log: EventLog;
+  /** Asset event ids of the transaction being announced (identical ones get a count). */
+  #assetIds = new Map<string, number>();
+  #assetTx = "";
 
   /**
    * Creates a server; nothing happens until {@linkcode start}.
@@ -159,7 +170,13 @@ export class EvrmoreWebSocketServer<
     const config = this.#config = resolveServerConfig(options);
     const counters = this.#counters;
     const report = (cause: unknown) => this.#report(cause);
-    this.#log = new LogLimiter({
+    this.#log = new EventLog(
+      config.externalCursors ? undefined : Date.now().toString(36),
+      {
+        maxEvents: config.maxLoggedEvents,
+      },
+    );
+    this.#logLimiter = new LogLimiter({
       write: (line) => this.#report(new EvrmoreError(line)),
     });
     const track = (task: Promise<unknown>) => this.#track(task);
@@ -196,7 +213,7 @@ export class EvrmoreWebSocketServer<
       maxReplay: config.maxReplay,
     }, counters);
     this.#sessions = new Sessions(
-      { rpc: rpcClient, hub: this.#hub, feed: this.#feed },
+      { rpc: rpcClient, hub: this.#hub, feed: this.#feed, log: this.#log },
       {
         handleClientMessage: (socket, message) =>
           this.handleClientMessage(socket, message),
@@ -260,7 +277,7 @@ export class EvrmoreWebSocketServer<
 
   /** Whether the server is listening. */
   get listening(): boolean {
-    return this.#http !== undefined && this.#stopping === undefined;
+    return this.#running && this.#stopping === undefined;
   }
 
   /** Counters: clients, slow clients closed, broadcasts, transactions and blocks announced. */
@@ -317,20 +334,24 @@ export class EvrmoreWebSocketServer<
     const config = this.#config;
     const tls = await this.#readTls();
     this.#feed.start();
-    try {
-      const front = this.#http = new ServerFront(config, tls, {
-        handle: (request, peer) => this.#routes.handle(request, peer),
-        rejected: (reason) =>
-          this.#counters.count(this.#counters.rejected, reason),
-        report: (kind, error) => this.#reportOnce(kind, error),
-      });
-      this.#routes.maxClients = front.maxClients;
-    } catch (cause) {
-      this.#feed.stop(new ConnectionError("Cannot start: cannot listen"));
-      throw new ConnectionError(
-        `Cannot listen on ${config.host}:${config.port}: ${errorText(cause)}`,
-        { cause },
-      );
+    this.#running = true;
+    if (config.listen) {
+      try {
+        const front = this.#http = new ServerFront(config, tls, {
+          handle: (request, peer) => this.#routes.handle(request, peer),
+          rejected: (reason) =>
+            this.#counters.count(this.#counters.rejected, reason),
+          report: (kind, error) => this.#reportOnce(kind, error),
+        });
+        this.#routes.maxClients = front.maxClients;
+      } catch (cause) {
+        this.#running = false;
+        this.#feed.stop(new ConnectionError("Cannot start: cannot listen"));
+        throw new ConnectionError(
+          `Cannot listen on ${config.host}:${config.port}: ${errorText(cause)}`,
+          { cause },
+        );
+      }
     }
     this.#startedAt = Date.now();
     this.#sessions.start();
@@ -353,7 +374,7 @@ export class EvrmoreWebSocketServer<
    * belong to the caller. Safe to call more than once.
    */
   stop(): Promise<void> {
-    if (this.#http === undefined) return this.#stopping ?? Promise.resolve();
+    if (!this.#running) return this.#stopping ?? Promise.resolve();
     this.#stopping ??= (async () => {
       try {
         await this.#starting?.catch(() => {});
@@ -372,8 +393,9 @@ export class EvrmoreWebSocketServer<
   }
 
   async #shutdown(): Promise<void> {
+    if (!this.#running) return;
+    this.#running = false;
     const http = this.#http;
-    if (http === undefined) return;
     this.#feed.stop(new ConnectionError("Cannot finish: the server stopped"));
     this.#sessions.stop();
     const closed: Promise<void>[] = [];
@@ -394,7 +416,7 @@ export class EvrmoreWebSocketServer<
       ]);
       clearTimeout(timer);
     }
-    await http.shutdown();
+    await http?.shutdown();
     while (this.#tasks.size > 0) await Promise.allSettled([...this.#tasks]);
     this.#http = undefined;
     this.#sessions.clear();
@@ -472,8 +494,106 @@ export class EvrmoreWebSocketServer<
     message: object,
     match?: WebSocketBroadcastMatch,
   ): Promise<void> {
-    this.#hub.broadcast(topic, message, match);
+    if (!LOGGED_TOPICS.has(topic)) {
+      this.#hub.broadcast(topic, message, match);
+      return RESOLVED;
+    }
+    const log = this.#log;
+    const seq = log.nextSeq();
+    const cursor = log.cursor(seq);
+    const sent = { ...message, cursor } as unknown as WebSocketFeedEvent[
+      "message"
+    ];
+    const onEvent = this.#config.onEvent;
+    if (onEvent !== undefined) {
+      const event: WebSocketFeedEvent = {
+        topic: topic as WebSocketFeedEvent["topic"],
+        id: eventId(message, this.#assetRepeat(message)),
+        message: sent,
+        cursor,
+      };
+      if (match !== undefined) event.match = match;
+      try {
+        onEvent(event);
+      } catch (cause) {
+        this.#report(cause);
+      }
+    }
+    this.#publish(seq, topic, sent, match);
     return RESOLVED;
+  }
+
+  /**
+   * Pushes an event that comes from elsewhere (a gateway's NATS JetStream
+   * feed) to the subscribers of its topic, with its own `cursor` (a
+   * sequence number that grows): it is logged for `since` like the
+   * server's own events. Events at or below the last cursor are ignored.
+   *
+   * @example
+   * ```ts
+   * import { EvrmoreWebSocketServer } from "@evrmore/rpc";
+   *
+   * const server = new EvrmoreWebSocketServer({
+   *   rpcClient: {
+   *     call: () => Promise.resolve(null),
+   *     getmempoolinfo: () => Promise.resolve({ size: 0, bytes: 0, usage: 0 }),
+   *   },
+   *   zmqClient: { on: () => () => {}, start: () => Promise.resolve() },
+   *   cursors: "external",
+   *   port: 0,
+   * });
+   * server.publish({
+   *   topic: "mempool",
+   *   id: "mempool:1:250:900",
+   *   message: { type: "mempool", data: { size: 1, bytes: 250, usage: 900 } },
+   *   cursor: "41",
+   * });
+   * ```
+   *
+   * @param event The event, with a decimal `cursor`.
+   * @throws {TypeError} Without a decimal cursor, or on a server that
+   *   numbers its own events (`cursors` is not `"external"`).
+   */
+  publish(event: WebSocketFeedEvent): void {
+    if (!this.#config.externalCursors) {
+      throw new TypeError(
+        'Cannot publish: the server numbers its own events (set cursors: "external")',
+      );
+    }
+    const cursor = event.cursor;
+    if (typeof cursor !== "string" || !/^[0-9]{1,16}$/.test(cursor)) {
+      throw new TypeError("Cannot publish: cursor must be a decimal string");
+    }
+    const seq = Number(cursor);
+    if (seq < this.#log.nextSeq()) return;
+    this.#publish(seq, event.topic, { ...event.message, cursor }, event.match);
+  }
+
+  /** Logs an event with its cursor and sends it to the topic's subscribers. */
+  #publish(
+    seq: number,
+    topic: string,
+    message: object,
+    match: WebSocketBroadcastMatch | undefined,
+  ): void {
+    const text = serialize(message);
+    this.#log.add({ seq, topic, text, match });
+    this.#hub.broadcastText(topic, text, match);
+  }
+
+  /** How many identical asset events of the same transaction came before this one. */
+  #assetRepeat(message: object): number {
+    const m = message as { type?: unknown; data?: { txid?: unknown } };
+    if (m.type !== "asset") return 0;
+    const txid = String(m.data?.txid);
+    if (txid !== this.#assetTx) {
+      this.#assetTx = txid;
+      this.#assetIds.clear();
+    }
+    const key = eventId(message);
+    const seen = this.#assetIds.get(key) ?? 0;
+    this.#assetIds.set(key, seen + 1);
+    return seen;
   }
 
   /**
@@ -537,7 +657,7 @@ export class EvrmoreWebSocketServer<
 
   /** Reports an error of a kind that may repeat: once per kind a minute. */
   #reportOnce(kind: string, cause: unknown): void {
-    this.#log.error(
+    this.#logLimiter.error(
       kind,
       cause instanceof Error ? cause.message : String(cause),
     );

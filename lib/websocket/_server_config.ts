@@ -13,6 +13,7 @@ import { digest, normalizeOrigins } from "./_security.ts";
 import { secondsOption, tokenProblem } from "./_protocol.ts";
 import type {
   EvrmoreWebSocketServerOptions,
+  WebSocketFeedEvent,
   WebSocketServerRpc,
 } from "./_server_options.ts";
 
@@ -87,6 +88,10 @@ export interface ServerConfig {
   maxReplySize: number;
   maxCommandsInFlight: number;
   maxQueuedCommands: number;
+  listen: boolean;
+  externalCursors: boolean;
+  onEvent: ((event: WebSocketFeedEvent) => void) | undefined;
+  maxLoggedEvents: number;
   metrics: boolean;
   dashboard: boolean;
   onError: (error: Error) => void;
@@ -313,11 +318,31 @@ export function resolveServerConfig<R extends WebSocketServerRpc>(
       1,
       max,
     ),
+    listen: options.listen ?? true,
+    externalCursors: cursorsOption(options.cursors),
+    onEvent: typeof options.onEvent === "function"
+      ? options.onEvent
+      : undefined,
+    maxLoggedEvents: integer(
+      "maxLoggedEvents",
+      options.maxLoggedEvents,
+      10000,
+      1,
+      max,
+    ),
     metrics: options.metrics ?? true,
     dashboard: options.dashboard ?? true,
     onError: options.onError ??
       ((error) => console.error(`EvrmoreWebSocketServer: ${error.message}`)),
   };
+}
+
+function cursorsOption(value: unknown): boolean {
+  if (value === undefined || value === "own") return false;
+  if (value === "external") return true;
+  throw new TypeError(
+    'Cannot create server: cursors must be "own" or "external"',
+  );
 }
 
 function positiveSeconds(

@@ -136,6 +136,38 @@ export interface WebSocketServerZmq {
 }
 
 /**
+ * One event the server pushes: its topic, the message as clients receive
+ * it (with its `cursor`), and what filtered subscriptions match it against.
+ * `id` names the event the same way in every process that sees it (a
+ * block's hash, a transaction's id, ...), for de-duplication downstream.
+ *
+ * @example
+ * ```ts
+ * import type { WebSocketFeedEvent } from "@evrmore/rpc";
+ *
+ * const event: WebSocketFeedEvent = {
+ *   topic: "mempool",
+ *   id: "mempool:3:780:2400",
+ *   message: { type: "mempool", data: { size: 3, bytes: 780, usage: 2400 }, cursor: "7" },
+ *   cursor: "7",
+ * };
+ * console.log(event.cursor); // "7"
+ * ```
+ */
+export interface WebSocketFeedEvent {
+  /** `blocks` (blocks and reorgs), `transactions`, `assets` or `mempool`. */
+  topic: "blocks" | "transactions" | "assets" | "mempool";
+  /** The event's de-duplication id. */
+  id: string;
+  /** The message as sent to clients. */
+  message: { type: string; data: unknown; [key: string]: unknown };
+  /** What filtered subscriptions match: the asset, the addresses paid. */
+  match?: WebSocketBroadcastMatch;
+  /** The event's cursor, for `since`. */
+  cursor?: string;
+}
+
+/**
  * Options of {@linkcode EvrmoreWebSocketServer}.
  *
  * @example
@@ -364,6 +396,30 @@ export interface EvrmoreWebSocketServerOptions<
   dashboard?: boolean;
   /** Receives errors that reach no client (default: `console.error`). */
   onError?: (error: Error) => void;
+  /**
+   * Listen for clients (default `true`); `false` runs the chain feed only,
+   * with `onEvent` (an ingest that publishes to NATS JetStream).
+   */
+  listen?: boolean;
+  /**
+   * Told about every event on a standard topic, in order, once it has its
+   * cursor (e.g. to publish it to NATS JetStream).
+   */
+  onEvent?: (event: WebSocketFeedEvent) => void;
+  /**
+   * Recent events kept for clients resuming with `since` cursors (default
+   * 10000; also at most 64 MiB of them). An older cursor gets
+   * `cursor_too_old`.
+   */
+  maxLoggedEvents?: number;
+  /**
+   * Who numbers the events (default `"own"`: the server, cursors
+   * `<epoch>:<n>` good for this run of it). `"external"`: events come
+   * through {@linkcode EvrmoreWebSocketServer.publish} with the cursors of a
+   * shared stream (NATS JetStream's sequence numbers), good on every
+   * gateway reading that stream.
+   */
+  cursors?: "own" | "external";
 }
 
 /**

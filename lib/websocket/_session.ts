@@ -18,6 +18,7 @@ import {
 import { isDenied } from "./_commands.ts";
 import type { ChainFeed } from "./_feed.ts";
 import type { Hub } from "./_hub.ts";
+import { EventLog } from "./_event_log.ts";
 import {
   errorMessage,
   parseClientMessage,
@@ -36,7 +37,9 @@ import type {
   ResultMessage,
   SubscriptionMessage,
   WebSocketErrorCode,
+  WebSocketFilter,
   WebSocketMessageId,
+  WebSocketTopic,
 } from "./types.ts";
 
 /** A send buffer over this many bytes must empty within `drainTimeout`. */
@@ -69,6 +72,7 @@ export class Sessions {
   #rpc: WebSocketServerRpc;
   #hub: Hub;
   #feed: ChainFeed;
+  #log: EventLog;
   #host: SessionHost;
   #config: ServerConfig;
   #counters: ServerCounters;
@@ -80,7 +84,12 @@ export class Sessions {
   #unsent = 0;
 
   constructor(
-    parts: { rpc: WebSocketServerRpc; hub: Hub; feed: ChainFeed },
+    parts: {
+      rpc: WebSocketServerRpc;
+      hub: Hub;
+      feed: ChainFeed;
+      log: EventLog;
+    },
     host: SessionHost,
     config: ServerConfig,
     counters: ServerCounters,
@@ -88,6 +97,7 @@ export class Sessions {
     this.#rpc = parts.rpc;
     this.#hub = parts.hub;
     this.#feed = parts.feed;
+    this.#log = parts.log;
     this.#host = host;
     this.#config = config;
     this.#counters = counters;
@@ -315,6 +325,19 @@ export class Sessions {
           );
           return true;
         }
+        if (
+          parsed.kind === "subscribe" && parsed.since !== undefined &&
+          EventLog.isCursor(parsed.since)
+        ) {
+          this.#subscribeFromCursor(
+            socket,
+            parsed.topic,
+            String(parsed.since),
+            parsed.filter,
+            parsed.id,
+          );
+          return true;
+        }
         if (parsed.filter !== undefined) {
           if (parsed.kind === "unsubscribe") {
             hub.removeFilters(socket, parsed.topic, parsed.filter);
@@ -371,6 +394,48 @@ export class Sessions {
         );
         return true;
     }
+  }
+
+  /**
+   * Subscribes a client from an event's cursor: answers success, sends the
+   * logged events of the topic after it, and adds the client, all in one
+   * step, so nothing is missed or sent twice.
+   */
+  #subscribeFromCursor(
+    socket: WebSocket,
+    topic: string,
+    cursor: string,
+    filter: WebSocketFilter | undefined,
+    id: WebSocketMessageId | undefined,
+  ): void {
+    const hub = this.#hub;
+    if (!this.#live(socket)) return;
+    const replay = this.#log.replay(cursor, topic, filter);
+    if ("error" in replay) {
+      hub.send(socket, errorMessage(replay.error, replay.message, { id }));
+      return;
+    }
+    if (filter !== undefined && !hub.addFilter(socket, topic, filter)) {
+      hub.send(
+        socket,
+        errorMessage(
+          "too_many_filters",
+          `Cannot subscribe: at most ${hub.maxFilters} filters per client`,
+          { id },
+        ),
+      );
+      return;
+    }
+    const answer: SubscriptionMessage = withId({
+      type: "subscription",
+      status: "success",
+      topic: topic as WebSocketTopic,
+      action: "subscribe",
+      ...(filter === undefined ? {} : { filter }),
+    }, id);
+    hub.send(socket, answer);
+    for (const text of replay.texts) hub.send(socket, text);
+    if (filter === undefined) hub.subscriptions.get(topic)?.add(socket);
   }
 
   /**

@@ -33,6 +33,7 @@ export {
   EvrmoreWebSocketServer,
   type EvrmoreWebSocketServerOptions,
   type WebSocketBroadcastMatch,
+  type WebSocketFeedEvent,
   type WebSocketServerCallOptions,
   type WebSocketServerHealth,
   type WebSocketServerRpc,
