@@ -46,9 +46,12 @@ export {
   type DecodeErrorOptions,
   EvrmoreError,
   type EvrmoreErrorOptions,
+  QueueFullError,
+  type QueueFullErrorOptions,
   RpcError,
   type RpcErrorOptions,
   TimeoutError,
+  type TimeoutErrorOptions,
 } from "./lib/errors.ts";
 
 // Networks

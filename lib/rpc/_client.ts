@@ -20,18 +20,22 @@ import { RpcValidationError } from "./_errors.ts";
 import { EvrmoreRPCMethods } from "./_methods.ts";
 import { READ_ONLY_METHODS } from "./_read_only.ts";
 import { resultSchema, validateResult } from "./_schemas.ts";
-import { Semaphore } from "./_semaphore.ts";
+import { type BatchableCall, Dispatcher } from "./_dispatcher.ts";
 import type {
   EvrmoreRPCClientOptions,
   RpcBatchCall,
   RpcBatchResult,
   RpcCallOptions,
   RpcConfigSources,
+  RpcParams,
+  RpcPriority,
   RpcResolvedConfig,
 } from "./_types.ts";
 
 const DEFAULT_TIMEOUT = 30_000;
 const DEFAULT_CONCURRENCY = 8;
+const DEFAULT_MAX_BATCH_SIZE = 100;
+const DEFAULT_MAX_QUEUE_SIZE = 10_000;
 const DEFAULT_RETRIES = 3;
 const DEFAULT_RETRY_DELAY = 100;
 const MAX_RETRY_DELAY = 5_000;
@@ -56,6 +60,60 @@ interface InFlight {
   deadline: number;
   label: string;
   timeout: number;
+  /** `performance.now()` when the call was admitted. */
+  start: number;
+  /** `performance.now()` when its request last left (0: not yet). */
+  sentAt: number;
+  /** Whether it waited behind the cap (its timeout then reports the split). */
+  waited: boolean;
+}
+
+/** A JSON-RPC batch formed from queued calls, while in flight. */
+interface SentBatch {
+  controller: AbortController;
+  /** Calls of the batch not yet settled (abort, timeout). */
+  live: number;
+}
+
+/** A single call waiting in a lane, or sent inside an automatic batch. */
+interface QueuedCall extends BatchableCall {
+  method: string;
+  params: RpcParams;
+  readOnly: boolean;
+  priority: RpcPriority;
+  timing: InFlight;
+  settled: boolean;
+  resolve: (value: unknown) => void;
+  reject: (reason: unknown) => void;
+  caller: AbortSignal | undefined;
+  onCallerAbort: (() => void) | undefined;
+  batch: SentBatch | undefined;
+}
+
+/** One request shared by identical read-only calls (single-flight). */
+interface SharedCall {
+  key: string;
+  promise: Promise<unknown>;
+  controller: AbortController;
+  /** Callers still waiting; those without a signal never leave. */
+  holders: number;
+}
+
+function checkPriority(value: unknown, what: string): RpcPriority {
+  if (value !== "high" && value !== "normal") {
+    throw new TypeError(
+      `Cannot ${what}: priority must be "high" or "normal", got ${
+        JSON.stringify(value) ?? String(value)
+      }`,
+    );
+  }
+  return value;
+}
+
+function cloneResult(value: unknown): unknown {
+  return typeof value === "object" && value !== null
+    ? structuredClone(value)
+    : value;
 }
 
 /** A failure worth retrying for read-only calls. */
@@ -178,7 +236,12 @@ export class EvrmoreRPCClient extends EvrmoreRPCMethods
   #retries: number;
   #retryDelay: number;
   #validate: boolean;
-  #gate: Semaphore;
+  #gate: Dispatcher<QueuedCall>;
+  #batching: boolean;
+  #singleFlight: boolean;
+  #priority: RpcPriority;
+  /** Single-flight calls in flight, by method, params, priority and timeout. */
+  #shared = new Map<string, SharedCall>();
   #nextId = 1;
   #closed = false;
   #httpClient: Deno.HttpClient | undefined;
@@ -205,14 +268,24 @@ export class EvrmoreRPCClient extends EvrmoreRPCMethods
     checkCount(options.maxConcurrency, "maxConcurrency", 1);
     checkCount(options.retries, "retries", 0);
     checkCount(options.retryDelay, "retryDelay", 0);
+    checkCount(options.maxBatchSize, "maxBatchSize", 1);
+    checkCount(options.maxQueueSize, "maxQueueSize", 0);
     this.#options = { ...options };
     this.#timeout = options.timeout ?? DEFAULT_TIMEOUT;
     this.#retries = Math.floor(options.retries ?? DEFAULT_RETRIES);
     this.#retryDelay = options.retryDelay ?? DEFAULT_RETRY_DELAY;
     this.#validate = options.validate ?? true;
-    this.#gate = new Semaphore(
-      Math.floor(options.maxConcurrency ?? DEFAULT_CONCURRENCY),
-    );
+    this.#batching = options.batching ?? true;
+    this.#singleFlight = options.singleFlight ?? true;
+    this.#priority = options.priority === undefined
+      ? "normal"
+      : checkPriority(options.priority, "create EvrmoreRPCClient");
+    this.#gate = new Dispatcher<QueuedCall>({
+      limit: Math.floor(options.maxConcurrency ?? DEFAULT_CONCURRENCY),
+      maxBatchSize: Math.floor(options.maxBatchSize ?? DEFAULT_MAX_BATCH_SIZE),
+      maxQueueSize: Math.floor(options.maxQueueSize ?? DEFAULT_MAX_QUEUE_SIZE),
+      send: (calls) => this.#sendQueued(calls),
+    });
     if (options.caCerts !== undefined) {
       if (
         !Array.isArray(options.caCerts) ||
@@ -312,8 +385,15 @@ export class EvrmoreRPCClient extends EvrmoreRPCMethods
   }
 
   /**
-   * Calls any RPC method with positional parameters. Answers of the read
-   * methods the system relies on are validated (see the typed methods).
+   * Calls any RPC method with positional (array) or named (object)
+   * parameters. Answers of the read methods the system relies on are
+   * validated (see the typed methods; named calls are not validated).
+   *
+   * Under load (`maxConcurrency` requests in flight) the call waits in its
+   * priority lane and, with `batching` on, leaves inside one JSON-RPC batch
+   * with the other waiting calls; it still gets its own result or error.
+   * Identical read-only calls in flight at once share one request
+   * (`singleFlight`).
    *
    * @example
    * ```ts
@@ -321,39 +401,143 @@ export class EvrmoreRPCClient extends EvrmoreRPCMethods
    *
    * const client = new EvrmoreRPCClient();
    * const count = () => client.call<number>("getblockcount", [], { timeout: 5000 });
-   * console.log(typeof count); // "function"
+   * const urgent = () => client.call<string>("getblockhash", [0], { priority: "high" });
+   * const named = () => client.call<string>("getblockhash", { height: 0 });
+   * console.log(typeof count, typeof urgent, typeof named); // function function function
    * await client.close();
    * ```
    *
    * @param method The RPC method.
-   * @param params Positional parameters (default none).
-   * @param options Signal and timeout of this call.
+   * @param params Positional (array) or named (object) parameters (default none).
+   * @param options Signal, timeout, priority lane and single-flight of this call.
    * @returns The node's `result`.
    * @throws {RpcError} The node answered with an error.
    * @throws {AuthError} The node refused the credentials.
    * @throws {ConnectionError} The node could not be reached or answered garbage.
    * @throws {TimeoutError} No answer in time.
+   * @throws {QueueFullError} The call's priority lane was full.
    * @throws {RpcValidationError} The answer had the wrong shape.
    */
   override async call<T = unknown>(
     method: string,
-    params: unknown[] = [],
+    params: RpcParams = [],
     options: RpcCallOptions = {},
   ): Promise<T> {
     if (typeof method !== "string" || method === "") {
       throw new TypeError("Cannot call: method must be a non-empty string");
     }
-    if (!Array.isArray(params)) {
-      throw new TypeError(`Cannot call ${method}: params must be an array`);
+    if (!Array.isArray(params) && !isObject(params)) {
+      throw new TypeError(
+        `Cannot call ${method}: params must be an array or an object`,
+      );
     }
+    const priority = options.priority === undefined
+      ? this.#priority
+      : checkPriority(options.priority, `call ${method}`);
+    if (options.signal?.aborted) throw options.signal.reason;
+    const readOnly = READ_ONLY_METHODS.has(method);
+    if (readOnly && (options.singleFlight ?? this.#singleFlight)) {
+      return await this.#shareOrSend(method, params, priority, options) as T;
+    }
+    return await this.#send(method, params, readOnly, priority, options) as T;
+  }
+
+  /** Joins an identical read-only call in flight, or starts one others may join. */
+  #shareOrSend(
+    method: string,
+    params: RpcParams,
+    priority: RpcPriority,
+    options: RpcCallOptions,
+  ): Promise<unknown> {
+    let key: string;
+    try {
+      key = `${priority} ${options.timeout ?? ""} ${method} ${
+        JSON.stringify(params)
+      }`;
+    } catch {
+      return this.#send(method, params, true, priority, options);
+    }
+    let shared = this.#shared.get(key);
+    if (shared !== undefined) {
+      return this.#hold(shared, options.signal).then(cloneResult);
+    }
+    const controller = new AbortController();
+    const sendOptions: RpcCallOptions = { signal: controller.signal };
+    if (options.timeout !== undefined) sendOptions.timeout = options.timeout;
+    const promise = this.#send(method, params, true, priority, sendOptions);
+    const created: SharedCall = { key, promise, controller, holders: 0 };
+    shared = created;
+    const forget = () => {
+      if (this.#shared.get(key) === created) this.#shared.delete(key);
+    };
+    promise.then(forget, forget);
+    this.#shared.set(key, created);
+    return this.#hold(created, options.signal);
+  }
+
+  /** One caller's view of a shared call: leaves it on its own abort. */
+  #hold(shared: SharedCall, signal: AbortSignal | undefined): Promise<unknown> {
+    shared.holders++;
+    if (signal === undefined) return shared.promise;
+    return new Promise((resolve, reject) => {
+      const onAbort = () => {
+        if (--shared.holders === 0) {
+          // Nobody waits any more: cancel the request, and let a new
+          // identical call start afresh.
+          if (this.#shared.get(shared.key) === shared) {
+            this.#shared.delete(shared.key);
+          }
+          shared.controller.abort(signal.reason);
+        }
+        reject(signal.reason);
+      };
+      signal.addEventListener("abort", onAbort, { once: true });
+      shared.promise.then((value) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(value);
+      }, (error) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(error);
+      });
+    });
+  }
+
+  /** Sends one call now, or queues it for the next automatic batch. */
+  #send(
+    method: string,
+    params: RpcParams,
+    readOnly: boolean,
+    priority: RpcPriority,
+    options: RpcCallOptions,
+  ): Promise<unknown> {
+    if (this.#batching && this.#gate.saturated && !this.#closed) {
+      return this.#enqueue(method, params, readOnly, priority, options);
+    }
+    return this.#single(method, params, readOnly, priority, options);
+  }
+
+  async #single(
+    method: string,
+    params: RpcParams,
+    readOnly: boolean,
+    priority: RpcPriority,
+    options: RpcCallOptions,
+  ): Promise<unknown> {
     const id = this.#nextId++;
     const body = JSON.stringify({ jsonrpc: "1.0", id, method, params });
     const answer = await this.#exchange(
       method,
       body,
-      READ_ONLY_METHODS.has(method),
+      readOnly,
       options,
+      priority,
+      false,
     );
+    return this.#resultOf(method, params, answer);
+  }
+
+  /** The result of a single call's answer, or its error thrown. */
+  #resultOf(method: string, params: RpcParams, answer: HttpAnswer): unknown {
     const parsed = this.#parse(method, answer);
     if (!isObject(parsed) || !("result" in parsed || "error" in parsed)) {
       throw new ConnectionError(
@@ -365,7 +549,177 @@ export class EvrmoreRPCClient extends EvrmoreRPCMethods
     if (parsed.error !== null && parsed.error !== undefined) {
       throw this.#rpcError(method, parsed.error, answer.status);
     }
-    return this.#check(method, params, parsed.result) as T;
+    return this.#check(method, params, parsed.result);
+  }
+
+  /** Queues a call while the cap is reached; it leaves with the next batch. */
+  #enqueue(
+    method: string,
+    params: RpcParams,
+    readOnly: boolean,
+    priority: RpcPriority,
+    options: RpcCallOptions,
+  ): Promise<unknown> {
+    const timeout = options.timeout ?? this.#timeout;
+    try {
+      checkCount(timeout, "timeout", 1);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const caller = options.signal;
+    if (caller?.aborted) return Promise.reject(caller.reason);
+    const { promise, resolve, reject } = Promise.withResolvers<unknown>();
+    const now = performance.now();
+    const controller = new AbortController();
+    const entry: QueuedCall = {
+      queued: false,
+      batchable: true,
+      method,
+      params,
+      readOnly,
+      priority,
+      timing: {
+        controller,
+        deadline: now + timeout,
+        label: method,
+        timeout,
+        start: now,
+        sentAt: 0,
+        waited: true,
+      },
+      settled: false,
+      resolve,
+      reject,
+      caller,
+      onCallerAbort: undefined,
+      batch: undefined,
+    };
+    this.#inFlight.add(entry.timing);
+    try {
+      this.#gate.enqueue(entry, priority, method);
+    } catch (error) {
+      this.#inFlight.delete(entry.timing);
+      return Promise.reject(error);
+    }
+    if (entry.timing.deadline < this.#timerAt) {
+      this.#arm(entry.timing.deadline);
+    }
+    controller.signal.addEventListener(
+      "abort",
+      () => this.#abandon(entry, controller.signal.reason),
+      { once: true },
+    );
+    if (caller !== undefined) {
+      const onCallerAbort = () => controller.abort(caller.reason);
+      entry.onCallerAbort = onCallerAbort;
+      caller.addEventListener("abort", onCallerAbort, { once: true });
+    }
+    return promise;
+  }
+
+  /** A queued call gave up (abort, timeout, close): leave its lane or batch. */
+  #abandon(entry: QueuedCall, reason: unknown): void {
+    if (entry.settled) return;
+    if (!this.#gate.drop(entry, entry.priority) && entry.batch !== undefined) {
+      // The others of its batch are unaffected; the request is cancelled
+      // only when nobody in it waits any more.
+      if (--entry.batch.live === 0) entry.batch.controller.abort(reason);
+    }
+    this.#settle(entry, false, reason);
+  }
+
+  #settle(entry: QueuedCall, ok: boolean, value: unknown): void {
+    if (entry.settled) return;
+    entry.settled = true;
+    this.#inFlight.delete(entry.timing);
+    if (entry.onCallerAbort !== undefined) {
+      entry.caller?.removeEventListener("abort", entry.onCallerAbort);
+    }
+    if (ok) entry.resolve(value);
+    else entry.reject(value);
+  }
+
+  /**
+   * Sends calls that left the lanes together (a slot is held for them): one
+   * as a plain request, several as one JSON-RPC batch.
+   */
+  #sendQueued(calls: QueuedCall[]): void {
+    const now = performance.now();
+    const batch: SentBatch = {
+      controller: new AbortController(),
+      live: calls.length,
+    };
+    let deadline = now;
+    let readOnly = true;
+    let high = false;
+    for (const call of calls) {
+      call.batch = batch;
+      call.timing.sentAt = now;
+      if (call.timing.deadline > deadline) deadline = call.timing.deadline;
+      if (!call.readOnly) readOnly = false;
+      if (call.priority === "high") high = true;
+    }
+    // Each call keeps its own deadline (the shared timer); the request
+    // itself lasts until the last of them.
+    const options: RpcCallOptions = {
+      signal: batch.controller.signal,
+      timeout: Math.max(1, Math.ceil(deadline - now)),
+    };
+    const priority: RpcPriority = high ? "high" : "normal";
+    const first = calls[0];
+    if (calls.length === 1 && first !== undefined) {
+      const id = this.#nextId++;
+      const body = JSON.stringify({
+        jsonrpc: "1.0",
+        id,
+        method: first.method,
+        params: first.params,
+      });
+      this.#exchangeHeld(first.method, body, readOnly, options, priority)
+        .then((answer) => {
+          let value: unknown;
+          try {
+            value = this.#resultOf(first.method, first.params, answer);
+          } catch (error) {
+            this.#settle(first, false, error);
+            return;
+          }
+          this.#settle(first, true, value);
+        }, (error) => this.#settle(first, false, error));
+      return;
+    }
+    const ids: number[] = [];
+    const requests = calls.map((call) => {
+      const id = this.#nextId++;
+      ids.push(id);
+      return { jsonrpc: "1.0", id, method: call.method, params: call.params };
+    });
+    const label = `batch of ${calls.length} calls`;
+    this.#exchangeHeld(
+      label,
+      JSON.stringify(requests),
+      readOnly,
+      options,
+      priority,
+    ).then((answer) => {
+      let outcomes: RpcBatchResult[];
+      try {
+        outcomes = this.#outcomes(label, calls, ids, answer);
+      } catch (error) {
+        for (const call of calls) this.#settle(call, false, error);
+        return;
+      }
+      calls.forEach((call, i) => {
+        const outcome = outcomes[i];
+        if (outcome === undefined || outcome.error !== undefined) {
+          this.#settle(call, false, outcome?.error);
+        } else {
+          this.#settle(call, true, outcome.result);
+        }
+      });
+    }, (error) => {
+      for (const call of calls) this.#settle(call, false, error);
+    });
   }
 
   /**
@@ -428,12 +782,32 @@ export class EvrmoreRPCClient extends EvrmoreRPCMethods
       };
     });
     const readOnly = calls.every((c) => READ_ONLY_METHODS.has(c.method));
+    const priority = options.priority === undefined
+      ? this.#priority
+      : checkPriority(options.priority, "send batch");
     const answer = await this.#exchange(
       label,
       JSON.stringify(requests),
       readOnly,
       options,
+      priority,
+      false,
     );
+    return this.#outcomes(label, calls, ids, answer);
+  }
+
+  /**
+   * Splits a batch answer into one outcome per call, in order.
+   *
+   * @throws {RpcError} The whole batch was refused with a JSON-RPC error.
+   * @throws {ConnectionError} The answer is not a JSON-RPC batch reply.
+   */
+  #outcomes(
+    label: string,
+    calls: readonly { method: string; params?: RpcParams | undefined }[],
+    ids: readonly number[],
+    answer: HttpAnswer,
+  ): RpcBatchResult[] {
     const settings = answer.settings;
     const parsed = this.#parse(label, answer);
     if (!Array.isArray(parsed)) {
@@ -567,9 +941,16 @@ export class EvrmoreRPCClient extends EvrmoreRPCMethods
     for (const call of this.#inFlight) {
       if (call.deadline <= now) {
         this.#inFlight.delete(call);
+        const queueTime = Math.round((call.sentAt || now) - call.start);
+        const nodeTime = call.sentAt === 0 ? 0 : Math.round(now - call.sentAt);
         call.controller.abort(
           new TimeoutError(
-            `Cannot call ${call.label}: no answer within ${call.timeout} ms`,
+            `Cannot call ${call.label}: no answer within ${call.timeout} ms${
+              call.waited
+                ? ` (${queueTime} ms queued, ${nodeTime} ms at the node)`
+                : ""
+            }`,
+            { queueTime, nodeTime },
           ),
         );
       } else if (call.deadline < next) {
@@ -579,12 +960,42 @@ export class EvrmoreRPCClient extends EvrmoreRPCMethods
     if (next !== Infinity) this.#arm(next);
   };
 
-  /** Sends one HTTP request with the cap, timeout, abort and retries; returns the raw answer. */
+  /**
+   * Sends one HTTP request with the cap, timeout, abort and retries; returns
+   * the raw answer. With `held`, the caller already holds a slot for the
+   * first attempt (it is released here in every case).
+   */
+  /** `#exchange` for calls that already hold a slot for the first attempt. */
+  async #exchangeHeld(
+    label: string,
+    body: string,
+    retryable: boolean,
+    options: RpcCallOptions,
+    priority: RpcPriority,
+  ): Promise<HttpAnswer> {
+    // Whatever happens before the first attempt takes the slot, free it.
+    const slot = { held: true };
+    try {
+      return await this.#exchange(
+        label,
+        body,
+        retryable,
+        options,
+        priority,
+        slot,
+      );
+    } finally {
+      if (slot.held) this.#gate.release();
+    }
+  }
+
   async #exchange(
     label: string,
     body: string,
     retryable: boolean,
     options: RpcCallOptions,
+    priority: RpcPriority,
+    slot: { held: boolean } | false,
   ): Promise<HttpAnswer> {
     if (this.#closed) throw this.#closedError(label);
     const timeout = options.timeout ?? this.#timeout;
@@ -599,11 +1010,15 @@ export class EvrmoreRPCClient extends EvrmoreRPCMethods
 
     const controller = new AbortController();
     const signal = controller.signal;
+    const start = performance.now();
     const call: InFlight = {
       controller,
-      deadline: performance.now() + timeout,
+      deadline: start + timeout,
       label,
       timeout,
+      start,
+      sentAt: 0,
+      waited: false,
     };
     this.#inFlight.add(call);
     if (call.deadline < this.#timerAt) this.#arm(call.deadline);
@@ -616,7 +1031,13 @@ export class EvrmoreRPCClient extends EvrmoreRPCMethods
     try {
       for (let attempt = 0;; attempt++) {
         let failure: RetryableError;
-        if (!this.#gate.tryAcquire()) await this.#gate.acquire(signal);
+        if (slot !== false && slot.held) {
+          slot.held = false;
+        } else if (!this.#gate.tryAcquire()) {
+          call.waited = true;
+          await this.#gate.acquire(priority, label, signal);
+        }
+        call.sentAt = performance.now();
         try {
           // The request, inline (one async frame less per call).
           const init: RequestInit & { client?: Deno.HttpClient } = {
@@ -748,8 +1169,9 @@ export class EvrmoreRPCClient extends EvrmoreRPCMethods
     );
   }
 
-  #check(method: string, params: readonly unknown[], result: unknown): unknown {
-    if (!this.#validate) return result;
+  #check(method: string, params: RpcParams, result: unknown): unknown {
+    // Named parameters are not validated: the schema follows positions.
+    if (!this.#validate || !Array.isArray(params)) return result;
     const schema = resultSchema(method, params);
     if (schema === undefined) return result;
     const outcome = validateResult(schema, result);
