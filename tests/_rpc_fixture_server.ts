@@ -69,6 +69,12 @@ export interface FixtureRpcServerOptions {
   fixturesDir?: string;
   /** Serve https with this PEM certificate and key. */
   tls?: { cert: string; key: string };
+  /**
+   * Emulate the node's work queue (`-rpcworkqueue`, 16 by default on the
+   * node): a request arriving while this many are being answered gets HTTP
+   * 500 "Work queue depth exceeded", as the node answers. Off by default.
+   */
+  workQueue?: number;
 }
 
 /** A running fixture server. */
@@ -87,6 +93,8 @@ export interface FixtureRpcServer extends AsyncDisposable {
   readonly inFlight: number;
   /** Highest `inFlight` seen. */
   readonly maxInFlight: number;
+  /** Requests refused with "Work queue depth exceeded" (option `workQueue`). */
+  readonly refused: number;
   /** Every JSON-RPC call received (batch elements included), in order. */
   readonly calls: FixtureCall[];
   /**
@@ -312,6 +320,8 @@ export async function startFixtureRpcServer(
   let requests = 0;
   let inFlight = 0;
   let maxInFlight = 0;
+  let refused = 0;
+  const workQueue = options.workQueue ?? Infinity;
   let releaseClosed!: () => void;
   const closed = new Promise<void>((resolve) => (releaseClosed = resolve));
 
@@ -433,6 +443,13 @@ export async function startFixtureRpcServer(
 
   const handle = async (request: Request): Promise<Response> => {
     requests++;
+    if (inFlight >= workQueue) {
+      refused++;
+      return new Response("Work queue depth exceeded", {
+        status: 500,
+        headers: { "Content-Type": "text/html; charset=ISO-8859-1" },
+      });
+    }
     inFlight++;
     maxInFlight = Math.max(maxInFlight, inFlight);
     try {
@@ -512,6 +529,9 @@ export async function startFixtureRpcServer(
     },
     get maxInFlight() {
       return maxInFlight;
+    },
+    get refused() {
+      return refused;
     },
     calls,
     intercept: undefined,

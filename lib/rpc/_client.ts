@@ -94,7 +94,8 @@ interface QueuedCall extends BatchableCall {
 interface SharedCall {
   key: string;
   promise: Promise<unknown>;
-  controller: AbortController;
+  /** Cancels the request; absent when its first caller had no signal. */
+  controller: AbortController | undefined;
   /** Callers still waiting; those without a signal never leave. */
   holders: number;
 }
@@ -418,28 +419,35 @@ export class EvrmoreRPCClient extends EvrmoreRPCMethods
    * @throws {QueueFullError} The call's priority lane was full.
    * @throws {RpcValidationError} The answer had the wrong shape.
    */
-  override async call<T = unknown>(
+  override call<T = unknown>(
     method: string,
     params: RpcParams = [],
     options: RpcCallOptions = {},
   ): Promise<T> {
-    if (typeof method !== "string" || method === "") {
-      throw new TypeError("Cannot call: method must be a non-empty string");
+    let priority: RpcPriority;
+    try {
+      if (typeof method !== "string" || method === "") {
+        throw new TypeError("Cannot call: method must be a non-empty string");
+      }
+      if (!Array.isArray(params) && !isObject(params)) {
+        throw new TypeError(
+          `Cannot call ${method}: params must be an array or an object`,
+        );
+      }
+      priority = options.priority === undefined
+        ? this.#priority
+        : checkPriority(options.priority, `call ${method}`);
+      if (options.signal?.aborted) throw options.signal.reason;
+    } catch (error) {
+      return Promise.reject(error);
     }
-    if (!Array.isArray(params) && !isObject(params)) {
-      throw new TypeError(
-        `Cannot call ${method}: params must be an array or an object`,
-      );
-    }
-    const priority = options.priority === undefined
-      ? this.#priority
-      : checkPriority(options.priority, `call ${method}`);
-    if (options.signal?.aborted) throw options.signal.reason;
     const readOnly = READ_ONLY_METHODS.has(method);
     if (readOnly && (options.singleFlight ?? this.#singleFlight)) {
-      return await this.#shareOrSend(method, params, priority, options) as T;
+      return this.#shareOrSend(method, params, priority, options) as Promise<T>;
     }
-    return await this.#send(method, params, readOnly, priority, options) as T;
+    return this.#send(method, params, readOnly, priority, options) as Promise<
+      T
+    >;
   }
 
   /** Joins an identical read-only call in flight, or starts one others may join. */
@@ -461,18 +469,38 @@ export class EvrmoreRPCClient extends EvrmoreRPCMethods
     if (shared !== undefined) {
       return this.#hold(shared, options.signal).then(cloneResult);
     }
-    const controller = new AbortController();
-    const sendOptions: RpcCallOptions = { signal: controller.signal };
+    // The request can be cancelled only when its first caller can leave
+    // (a caller without a signal keeps it alive anyway).
+    const controller = options.signal === undefined
+      ? undefined
+      : new AbortController();
+    const sendOptions: RpcCallOptions = controller === undefined
+      ? {}
+      : { signal: controller.signal };
     if (options.timeout !== undefined) sendOptions.timeout = options.timeout;
-    const promise = this.#send(method, params, true, priority, sendOptions);
-    const created: SharedCall = { key, promise, controller, holders: 0 };
-    shared = created;
-    const forget = () => {
-      if (this.#shared.get(key) === created) this.#shared.delete(key);
+    const created: SharedCall = {
+      key,
+      promise: this.#send(method, params, true, priority, sendOptions).then(
+        (value) => {
+          this.#forget(created);
+          return value;
+        },
+        (error) => {
+          this.#forget(created);
+          throw error;
+        },
+      ),
+      controller,
+      holders: 0,
     };
-    promise.then(forget, forget);
     this.#shared.set(key, created);
     return this.#hold(created, options.signal);
+  }
+
+  #forget(shared: SharedCall): void {
+    if (this.#shared.get(shared.key) === shared) {
+      this.#shared.delete(shared.key);
+    }
   }
 
   /** One caller's view of a shared call: leaves it on its own abort. */
@@ -481,12 +509,10 @@ export class EvrmoreRPCClient extends EvrmoreRPCMethods
     if (signal === undefined) return shared.promise;
     return new Promise((resolve, reject) => {
       const onAbort = () => {
-        if (--shared.holders === 0) {
+        if (--shared.holders === 0 && shared.controller !== undefined) {
           // Nobody waits any more: cancel the request, and let a new
           // identical call start afresh.
-          if (this.#shared.get(shared.key) === shared) {
-            this.#shared.delete(shared.key);
-          }
+          this.#forget(shared);
           shared.controller.abort(signal.reason);
         }
         reject(signal.reason);
