@@ -306,6 +306,14 @@ function errorBody(code: number, message: string, id: unknown): string {
 
 const HASH = /^[0-9a-f]{64}$/;
 
+/** Parameter names of the methods the fixture answers by name (`-named`). */
+const NAMED_PARAMS: Record<string, string[]> = {
+  getblockhash: ["height"],
+  getblock: ["blockhash", "verbosity"],
+  getblockheader: ["blockhash", "verbose"],
+  getrawtransaction: ["txid", "verbose"],
+};
+
 /** Starts a fixture server on 127.0.0.1, port 0. */
 export async function startFixtureRpcServer(
   options: FixtureRpcServerOptions = {},
@@ -359,7 +367,26 @@ export async function startFixtureRpcServer(
       };
     }
     const method = request.method;
-    const params = request.params === undefined ? [] : request.params;
+    let params: unknown = request.params === undefined ? [] : request.params;
+    if (
+      typeof params === "object" && params !== null && !Array.isArray(params)
+    ) {
+      // Named parameters, for the few methods whose names the fixture knows.
+      const named = params as Record<string, unknown>;
+      const names = NAMED_PARAMS[method] ?? [];
+      const unknown = Object.keys(named).find((name) => !names.includes(name));
+      if (unknown !== undefined) {
+        return {
+          status: 500,
+          body: errorBody(-8, `Unknown named parameter ${unknown}`, id),
+        };
+      }
+      const positional = names.map((name) => named[name]);
+      while (positional.length > 0 && positional.at(-1) === undefined) {
+        positional.pop();
+      }
+      params = positional;
+    }
     if (!Array.isArray(params)) {
       return {
         status: 400,
