@@ -85,6 +85,8 @@ export {
   type RpcBatchResult,
   type RpcCallOptions,
   type RpcConfigSources,
+  type RpcParams,
+  type RpcPriority,
   type RpcResolvedConfig,
   type RpcSettingOrigin,
   type RpcSettingSource,

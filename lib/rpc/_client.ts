@@ -465,7 +465,7 @@ export class EvrmoreRPCClient extends EvrmoreRPCMethods
     } catch {
       return this.#send(method, params, true, priority, options);
     }
-    let shared = this.#shared.get(key);
+    const shared = this.#shared.get(key);
     if (shared !== undefined) {
       return this.#hold(shared, options.signal).then(cloneResult);
     }
