@@ -20,7 +20,14 @@ import { RpcValidationError } from "./_errors.ts";
 import { EvrmoreRPCMethods } from "./_methods.ts";
 import { READ_ONLY_METHODS } from "./_read_only.ts";
 import { resultSchema, validateResult } from "./_schemas.ts";
-import { type BatchableCall, Dispatcher } from "./_dispatcher.ts";
+import {
+  AutoBatcher,
+  type HttpAnswer,
+  type InFlight,
+  type QueuedCall,
+} from "./_batcher.ts";
+import type { Dispatcher } from "./_dispatcher.ts";
+import { SingleFlight } from "./_single_flight.ts";
 import type {
   EvrmoreRPCClientOptions,
   RpcBatchCall,
@@ -42,64 +49,6 @@ const MAX_RETRY_DELAY = 5_000;
 const MAX_TIMER_DELAY = 2 ** 31 - 1;
 const WORK_QUEUE_FULL = "Work queue depth exceeded";
 
-interface HttpAnswer {
-  status: number;
-  text: string;
-  settings: ResolvedSettings;
-}
-
-/**
- * One call between admission and answer: the abort controller handed to
- * `fetch`, and its deadline. All of a client's calls share one timer (see
- * `EvrmoreRPCClient.#arm`), so a call costs no `setTimeout` and no
- * `AbortSignal.any`.
- */
-interface InFlight {
-  controller: AbortController;
-  /** `performance.now()` value after which the call times out. */
-  deadline: number;
-  label: string;
-  timeout: number;
-  /** `performance.now()` when the call was admitted. */
-  start: number;
-  /** `performance.now()` when its request last left (0: not yet). */
-  sentAt: number;
-  /** Whether it waited behind the cap (its timeout then reports the split). */
-  waited: boolean;
-}
-
-/** A JSON-RPC batch formed from queued calls, while in flight. */
-interface SentBatch {
-  controller: AbortController;
-  /** Calls of the batch not yet settled (abort, timeout). */
-  live: number;
-}
-
-/** A single call waiting in a lane, or sent inside an automatic batch. */
-interface QueuedCall extends BatchableCall {
-  method: string;
-  params: RpcParams;
-  readOnly: boolean;
-  priority: RpcPriority;
-  timing: InFlight;
-  settled: boolean;
-  resolve: (value: unknown) => void;
-  reject: (reason: unknown) => void;
-  caller: AbortSignal | undefined;
-  onCallerAbort: (() => void) | undefined;
-  batch: SentBatch | undefined;
-}
-
-/** One request shared by identical read-only calls (single-flight). */
-interface SharedCall {
-  key: string;
-  promise: Promise<unknown>;
-  /** Cancels the request; absent when its first caller had no signal. */
-  controller: AbortController | undefined;
-  /** Callers still waiting; those without a signal never leave. */
-  holders: number;
-}
-
 function checkPriority(value: unknown, what: string): RpcPriority {
   if (value !== "high" && value !== "normal") {
     throw new TypeError(
@@ -109,12 +58,6 @@ function checkPriority(value: unknown, what: string): RpcPriority {
     );
   }
   return value;
-}
-
-function cloneResult(value: unknown): unknown {
-  return typeof value === "object" && value !== null
-    ? structuredClone(value)
-    : value;
 }
 
 /** A failure worth retrying for read-only calls. */
@@ -238,11 +181,12 @@ export class EvrmoreRPCClient extends EvrmoreRPCMethods
   #retryDelay: number;
   #validate: boolean;
   #gate: Dispatcher<QueuedCall>;
+  #batcher: AutoBatcher;
   #batching: boolean;
   #singleFlight: boolean;
   #priority: RpcPriority;
   /** Single-flight calls in flight, by method, params, priority and timeout. */
-  #shared = new Map<string, SharedCall>();
+  #shared = new SingleFlight();
   #nextId = 1;
   #closed = false;
   #httpClient: Deno.HttpClient | undefined;
@@ -281,12 +225,25 @@ export class EvrmoreRPCClient extends EvrmoreRPCMethods
     this.#priority = options.priority === undefined
       ? "normal"
       : checkPriority(options.priority, "create EvrmoreRPCClient");
-    this.#gate = new Dispatcher<QueuedCall>({
+    this.#batcher = new AutoBatcher({
+      track: (timing) => {
+        this.#inFlight.add(timing);
+        if (timing.deadline < this.#timerAt) this.#arm(timing.deadline);
+      },
+      untrack: (timing) => this.#inFlight.delete(timing),
+      exchangeHeld: (label, body, retryable, options, priority) =>
+        this.#exchangeHeld(label, body, retryable, options, priority),
+      resultOf: (method, params, answer) =>
+        this.#resultOf(method, params, answer),
+      outcomes: (label, calls, ids, answer) =>
+        this.#outcomes(label, calls, ids, answer),
+      nextId: () => this.#nextId++,
+    }, {
       limit: Math.floor(options.maxConcurrency ?? DEFAULT_CONCURRENCY),
       maxBatchSize: Math.floor(options.maxBatchSize ?? DEFAULT_MAX_BATCH_SIZE),
       maxQueueSize: Math.floor(options.maxQueueSize ?? DEFAULT_MAX_QUEUE_SIZE),
-      send: (calls) => this.#sendQueued(calls),
     });
+    this.#gate = this.#batcher.gate;
     if (options.caCerts !== undefined) {
       if (
         !Array.isArray(options.caCerts) ||
@@ -465,66 +422,12 @@ export class EvrmoreRPCClient extends EvrmoreRPCMethods
     } catch {
       return this.#send(method, params, true, priority, options);
     }
-    const shared = this.#shared.get(key);
-    if (shared !== undefined) {
-      return this.#hold(shared, options.signal).then(cloneResult);
-    }
-    // The request can be cancelled only when its first caller can leave
-    // (a caller without a signal keeps it alive anyway).
-    const controller = options.signal === undefined
-      ? undefined
-      : new AbortController();
-    const sendOptions: RpcCallOptions = controller === undefined
-      ? {}
-      : { signal: controller.signal };
-    if (options.timeout !== undefined) sendOptions.timeout = options.timeout;
-    const created: SharedCall = {
-      key,
-      promise: this.#send(method, params, true, priority, sendOptions).then(
-        (value) => {
-          this.#forget(created);
-          return value;
-        },
-        (error) => {
-          this.#forget(created);
-          throw error;
-        },
-      ),
-      controller,
-      holders: 0,
-    };
-    this.#shared.set(key, created);
-    return this.#hold(created, options.signal);
-  }
-
-  #forget(shared: SharedCall): void {
-    if (this.#shared.get(shared.key) === shared) {
-      this.#shared.delete(shared.key);
-    }
-  }
-
-  /** One caller's view of a shared call: leaves it on its own abort. */
-  #hold(shared: SharedCall, signal: AbortSignal | undefined): Promise<unknown> {
-    shared.holders++;
-    if (signal === undefined) return shared.promise;
-    return new Promise((resolve, reject) => {
-      const onAbort = () => {
-        if (--shared.holders === 0 && shared.controller !== undefined) {
-          // Nobody waits any more: cancel the request, and let a new
-          // identical call start afresh.
-          this.#forget(shared);
-          shared.controller.abort(signal.reason);
-        }
-        reject(signal.reason);
-      };
-      signal.addEventListener("abort", onAbort, { once: true });
-      shared.promise.then((value) => {
-        signal.removeEventListener("abort", onAbort);
-        resolve(value);
-      }, (error) => {
-        signal.removeEventListener("abort", onAbort);
-        reject(error);
-      });
+    return this.#shared.run(key, options.signal, (signal) => {
+      const sendOptions: RpcCallOptions = signal === undefined
+        ? {}
+        : { signal };
+      if (options.timeout !== undefined) sendOptions.timeout = options.timeout;
+      return this.#send(method, params, true, priority, sendOptions);
     });
   }
 
@@ -537,7 +440,16 @@ export class EvrmoreRPCClient extends EvrmoreRPCMethods
     options: RpcCallOptions,
   ): Promise<unknown> {
     if (this.#batching && this.#gate.saturated && !this.#closed) {
-      return this.#enqueue(method, params, readOnly, priority, options);
+      const timeout = options.timeout ?? this.#timeout;
+      try {
+        checkCount(timeout, "timeout", 1);
+      } catch (error) {
+        return Promise.reject(error);
+      }
+      return this.#batcher.enqueue(method, params, readOnly, priority, {
+        timeout,
+        signal: options.signal,
+      });
     }
     return this.#single(method, params, readOnly, priority, options);
   }
@@ -576,176 +488,6 @@ export class EvrmoreRPCClient extends EvrmoreRPCMethods
       throw this.#rpcError(method, parsed.error, answer.status);
     }
     return this.#check(method, params, parsed.result);
-  }
-
-  /** Queues a call while the cap is reached; it leaves with the next batch. */
-  #enqueue(
-    method: string,
-    params: RpcParams,
-    readOnly: boolean,
-    priority: RpcPriority,
-    options: RpcCallOptions,
-  ): Promise<unknown> {
-    const timeout = options.timeout ?? this.#timeout;
-    try {
-      checkCount(timeout, "timeout", 1);
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    const caller = options.signal;
-    if (caller?.aborted) return Promise.reject(caller.reason);
-    const { promise, resolve, reject } = Promise.withResolvers<unknown>();
-    const now = performance.now();
-    const controller = new AbortController();
-    const entry: QueuedCall = {
-      queued: false,
-      batchable: true,
-      method,
-      params,
-      readOnly,
-      priority,
-      timing: {
-        controller,
-        deadline: now + timeout,
-        label: method,
-        timeout,
-        start: now,
-        sentAt: 0,
-        waited: true,
-      },
-      settled: false,
-      resolve,
-      reject,
-      caller,
-      onCallerAbort: undefined,
-      batch: undefined,
-    };
-    this.#inFlight.add(entry.timing);
-    try {
-      this.#gate.enqueue(entry, priority, method);
-    } catch (error) {
-      this.#inFlight.delete(entry.timing);
-      return Promise.reject(error);
-    }
-    if (entry.timing.deadline < this.#timerAt) {
-      this.#arm(entry.timing.deadline);
-    }
-    controller.signal.addEventListener(
-      "abort",
-      () => this.#abandon(entry, controller.signal.reason),
-      { once: true },
-    );
-    if (caller !== undefined) {
-      const onCallerAbort = () => controller.abort(caller.reason);
-      entry.onCallerAbort = onCallerAbort;
-      caller.addEventListener("abort", onCallerAbort, { once: true });
-    }
-    return promise;
-  }
-
-  /** A queued call gave up (abort, timeout, close): leave its lane or batch. */
-  #abandon(entry: QueuedCall, reason: unknown): void {
-    if (entry.settled) return;
-    if (!this.#gate.drop(entry, entry.priority) && entry.batch !== undefined) {
-      // The others of its batch are unaffected; the request is cancelled
-      // only when nobody in it waits any more.
-      if (--entry.batch.live === 0) entry.batch.controller.abort(reason);
-    }
-    this.#settle(entry, false, reason);
-  }
-
-  #settle(entry: QueuedCall, ok: boolean, value: unknown): void {
-    if (entry.settled) return;
-    entry.settled = true;
-    this.#inFlight.delete(entry.timing);
-    if (entry.onCallerAbort !== undefined) {
-      entry.caller?.removeEventListener("abort", entry.onCallerAbort);
-    }
-    if (ok) entry.resolve(value);
-    else entry.reject(value);
-  }
-
-  /**
-   * Sends calls that left the lanes together (a slot is held for them): one
-   * as a plain request, several as one JSON-RPC batch.
-   */
-  #sendQueued(calls: QueuedCall[]): void {
-    const now = performance.now();
-    const batch: SentBatch = {
-      controller: new AbortController(),
-      live: calls.length,
-    };
-    let deadline = now;
-    let readOnly = true;
-    let high = false;
-    for (const call of calls) {
-      call.batch = batch;
-      call.timing.sentAt = now;
-      if (call.timing.deadline > deadline) deadline = call.timing.deadline;
-      if (!call.readOnly) readOnly = false;
-      if (call.priority === "high") high = true;
-    }
-    // Each call keeps its own deadline (the shared timer); the request
-    // itself lasts until the last of them.
-    const options: RpcCallOptions = {
-      signal: batch.controller.signal,
-      timeout: Math.max(1, Math.ceil(deadline - now)),
-    };
-    const priority: RpcPriority = high ? "high" : "normal";
-    const first = calls[0];
-    if (calls.length === 1 && first !== undefined) {
-      const id = this.#nextId++;
-      const body = JSON.stringify({
-        jsonrpc: "1.0",
-        id,
-        method: first.method,
-        params: first.params,
-      });
-      this.#exchangeHeld(first.method, body, readOnly, options, priority)
-        .then((answer) => {
-          let value: unknown;
-          try {
-            value = this.#resultOf(first.method, first.params, answer);
-          } catch (error) {
-            this.#settle(first, false, error);
-            return;
-          }
-          this.#settle(first, true, value);
-        }, (error) => this.#settle(first, false, error));
-      return;
-    }
-    const ids: number[] = [];
-    const requests = calls.map((call) => {
-      const id = this.#nextId++;
-      ids.push(id);
-      return { jsonrpc: "1.0", id, method: call.method, params: call.params };
-    });
-    const label = `batch of ${calls.length} calls`;
-    this.#exchangeHeld(
-      label,
-      JSON.stringify(requests),
-      readOnly,
-      options,
-      priority,
-    ).then((answer) => {
-      let outcomes: RpcBatchResult[];
-      try {
-        outcomes = this.#outcomes(label, calls, ids, answer);
-      } catch (error) {
-        for (const call of calls) this.#settle(call, false, error);
-        return;
-      }
-      calls.forEach((call, i) => {
-        const outcome = outcomes[i];
-        if (outcome === undefined || outcome.error !== undefined) {
-          this.#settle(call, false, outcome?.error);
-        } else {
-          this.#settle(call, true, outcome.result);
-        }
-      });
-    }, (error) => {
-      for (const call of calls) this.#settle(call, false, error);
-    });
   }
 
   /**
