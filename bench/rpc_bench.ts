@@ -163,13 +163,17 @@ const options = {
   password: server.password,
   env: false,
 };
+// The `cap N` lines measure the transport: single-flight off, or N
+// identical concurrent calls would share one request. The `default cap 8`
+// lines run with every default (batching and single-flight on).
+const transport = { ...options, singleFlight: false };
 const clients = {
-  c1: new EvrmoreRPCClient({ ...options, maxConcurrency: 1 }),
-  c10: new EvrmoreRPCClient({ ...options, maxConcurrency: 10 }),
-  c100: new EvrmoreRPCClient({ ...options, maxConcurrency: 100 }),
+  c1: new EvrmoreRPCClient({ ...transport, maxConcurrency: 1 }),
+  c10: new EvrmoreRPCClient({ ...transport, maxConcurrency: 10 }),
+  c100: new EvrmoreRPCClient({ ...transport, maxConcurrency: 100 }),
   byDefault: new EvrmoreRPCClient(options),
   unvalidated: new EvrmoreRPCClient({
-    ...options,
+    ...transport,
     maxConcurrency: 1,
     validate: false,
   }),
@@ -310,7 +314,8 @@ for (const n of [1, 10, 100]) {
     });
   } else {
     Deno.bench({
-      name: `client.getblockcount() x${n} (default cap 8)`,
+      name:
+        `client.getblockcount() x${n} (defaults: cap 8, batching, single-flight)`,
       group,
       ...iterations(n),
       fn: async () => {
