@@ -805,7 +805,7 @@ export class EvrmoreRPCClient extends EvrmoreRPCMethods
           call.waited = true;
           await this.#gate.acquire(priority, label, signal);
         }
-        call.sentAt = performance.now();
+        call.sentAt = call.waited || attempt > 0 ? performance.now() : start;
         try {
           // The request, inline (one async frame less per call).
           const init: RequestInit & { client?: Deno.HttpClient } = {
