@@ -46,9 +46,12 @@ export {
   type DecodeErrorOptions,
   EvrmoreError,
   type EvrmoreErrorOptions,
+  QueueFullError,
+  type QueueFullErrorOptions,
   RpcError,
   type RpcErrorOptions,
   TimeoutError,
+  type TimeoutErrorOptions,
 } from "./lib/errors.ts";
 
 // Networks
@@ -82,6 +85,8 @@ export {
   type RpcBatchResult,
   type RpcCallOptions,
   type RpcConfigSources,
+  type RpcParams,
+  type RpcPriority,
   type RpcResolvedConfig,
   type RpcSettingOrigin,
   type RpcSettingSource,

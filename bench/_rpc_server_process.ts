@@ -4,14 +4,21 @@
  * `{ "url", "user", "password" }` on stdout once listening, and stops when
  * its stdin closes (so it never outlives the bench).
  *
- * Run: `deno run --allow-net=127.0.0.1 --allow-read bench/_rpc_server_process.ts`
+ * With `--work-queue N` it refuses requests beyond N in flight with HTTP 500
+ * "Work queue depth exceeded", as the node does (`-rpcworkqueue`, 16).
+ *
+ * Run: `deno run --allow-net=127.0.0.1 --allow-read bench/_rpc_server_process.ts [--work-queue 16]`
  *
  * @module
  */
 
 import { startFixtureRpcServer } from "../tests/_rpc_fixture_server.ts";
 
-const server = await startFixtureRpcServer();
+const flag = Deno.args.indexOf("--work-queue");
+const workQueue = flag === -1 ? undefined : Number(Deno.args[flag + 1]);
+const server = await startFixtureRpcServer(
+  workQueue === undefined ? {} : { workQueue },
+);
 console.log(JSON.stringify({
   url: server.url,
   user: server.user,

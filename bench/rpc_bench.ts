@@ -45,11 +45,21 @@
  * ratios within noise of each other after the client's per-call path was
  * trimmed; the subprocess mode had the larger run-to-run spread.
  *
+ * Under load: before the groups, a second fixture server emulating the
+ * node's work queue (16 requests in flight, HTTP 500 "Work queue depth
+ * exceeded" beyond) measures successful calls/s at concurrency 100 and 1
+ * against a raw `fetch` loop, and counts the requests of 100 identical
+ * concurrent calls (single-flight); see `_rpc_load.ts`. Targets: c100 ≥ 3x
+ * with zero failed calls, c1 ≥ 0.95x, single-flight 1 request.
+ * `RPC_BENCH_LOAD=0` skips it. `rpc_node_bench.ts` runs the same against a
+ * real node.
+ *
  * @module
  */
 
 import { EvrmoreRPCClient } from "../lib/rpc/mod.ts";
 import { startFixtureRpcServer } from "../tests/_rpc_fixture_server.ts";
+import { measureLoad, printLoad } from "./_rpc_load.ts";
 
 interface Endpoint {
   url: string;
@@ -69,10 +79,12 @@ function wantProcess(): boolean {
   return Deno.permissions.querySync({ name: "run" }).state === "granted";
 }
 
-async function startServer(): Promise<Endpoint> {
+async function startServer(workQueue?: number): Promise<Endpoint> {
   if (!wantProcess()) {
     console.error("rpc_bench: fixture server in-process");
-    const server = await startFixtureRpcServer();
+    const server = await startFixtureRpcServer(
+      workQueue === undefined ? {} : { workQueue },
+    );
     return {
       url: server.url,
       user: server.user,
@@ -84,10 +96,11 @@ async function startServer(): Promise<Endpoint> {
   const child = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
-      "--no-config",
+      `--config=${new URL("../deno.json", import.meta.url).pathname}`,
       "--allow-net=127.0.0.1",
       "--allow-read",
       script.pathname,
+      ...(workQueue === undefined ? [] : ["--work-queue", String(workQueue)]),
     ],
     stdin: "piped",
     stdout: "piped",
@@ -118,6 +131,26 @@ async function startServer(): Promise<Endpoint> {
   };
 }
 
+function env(name: string): string | undefined {
+  try {
+    return Deno.env.get(name);
+  } catch {
+    return undefined;
+  }
+}
+
+if (env("RPC_BENCH_LOAD") !== "0") {
+  const node = await startServer(16);
+  try {
+    printLoad(
+      "Under load: fixture node with a work queue of 16 (successful calls/s)",
+      await measureLoad(node),
+    );
+  } finally {
+    node.close();
+  }
+}
+
 const server = await startServer();
 const headers = {
   "Content-Type": "application/json",
@@ -130,13 +163,17 @@ const options = {
   password: server.password,
   env: false,
 };
+// The `cap N` lines measure the transport: single-flight off, or N
+// identical concurrent calls would share one request. The `default cap 8`
+// lines run with every default (batching and single-flight on).
+const transport = { ...options, singleFlight: false };
 const clients = {
-  c1: new EvrmoreRPCClient({ ...options, maxConcurrency: 1 }),
-  c10: new EvrmoreRPCClient({ ...options, maxConcurrency: 10 }),
-  c100: new EvrmoreRPCClient({ ...options, maxConcurrency: 100 }),
+  c1: new EvrmoreRPCClient({ ...transport, maxConcurrency: 1 }),
+  c10: new EvrmoreRPCClient({ ...transport, maxConcurrency: 10 }),
+  c100: new EvrmoreRPCClient({ ...transport, maxConcurrency: 100 }),
   byDefault: new EvrmoreRPCClient(options),
   unvalidated: new EvrmoreRPCClient({
-    ...options,
+    ...transport,
     maxConcurrency: 1,
     validate: false,
   }),
@@ -277,7 +314,8 @@ for (const n of [1, 10, 100]) {
     });
   } else {
     Deno.bench({
-      name: `client.getblockcount() x${n} (default cap 8)`,
+      name:
+        `client.getblockcount() x${n} (defaults: cap 8, batching, single-flight)`,
       group,
       ...iterations(n),
       fn: async () => {

@@ -145,30 +145,96 @@ export class ConnectionError extends EvrmoreError {
   }
 }
 
+/** Options of {@linkcode TimeoutError}. */
+export interface TimeoutErrorOptions extends EvrmoreErrorOptions {
+  /** Milliseconds the call waited in the client's queue before it was sent. */
+  queueTime?: number;
+  /** Milliseconds the call waited for the node after it was sent (0 when never sent). */
+  nodeTime?: number;
+}
+
 /**
  * A call did not finish in time.
  *
  * It is a {@linkcode ConnectionError}, so code that retries on connection
- * failures also sees timeouts.
+ * failures also sees timeouts. `queueTime` and `nodeTime` split the time
+ * spent: waiting in the client's queue (behind its concurrency cap) versus
+ * waiting for the node after the request left.
  *
  * @example
  * ```ts
  * import { ConnectionError, TimeoutError } from "@evrmore/rpc";
  *
- * const error = new TimeoutError("Cannot call getblock: no answer within 30000 ms");
+ * const error = new TimeoutError("Cannot call getblock: no answer within 30000 ms", {
+ *   queueTime: 29000,
+ *   nodeTime: 1000,
+ * });
  * console.log(error instanceof ConnectionError); // true
+ * console.log(error.queueTime, error.nodeTime); // 29000 1000
  * ```
  */
 export class TimeoutError extends ConnectionError {
+  /** Milliseconds spent in the client's queue, when known. */
+  readonly queueTime: number | undefined;
+  /** Milliseconds spent waiting for the node, when known. */
+  readonly nodeTime: number | undefined;
+
   /**
    * Creates a timeout error.
    *
    * @param message What timed out, and after how long.
-   * @param options The cause, if any.
+   * @param options Queue and node time, and the cause, if any.
    */
-  constructor(message: string, options?: EvrmoreErrorOptions) {
+  constructor(message: string, options?: TimeoutErrorOptions) {
     super(message, options);
     this.name = "TimeoutError";
+    this.queueTime = options?.queueTime;
+    this.nodeTime = options?.nodeTime;
+  }
+}
+
+/** Options of {@linkcode QueueFullError}. */
+export interface QueueFullErrorOptions extends EvrmoreErrorOptions {
+  /** The priority lane that was full (`"high"` or `"normal"`). */
+  lane: string;
+  /** The lane's bound (calls waiting at most). */
+  limit: number;
+}
+
+/**
+ * A call was refused before it was sent: its priority lane of the client's
+ * queue already held `limit` waiting calls (see `maxQueueSize` of
+ * `EvrmoreRPCClient`). Nothing reached the node; the call may be retried
+ * later.
+ *
+ * @example
+ * ```ts
+ * import { QueueFullError } from "@evrmore/rpc";
+ *
+ * const error = new QueueFullError(
+ *   "Cannot call getblock: the normal lane is full (1000 calls waiting)",
+ *   { lane: "normal", limit: 1000 },
+ * );
+ * console.log(error.name, error.lane, error.limit); // QueueFullError normal 1000
+ * ```
+ */
+export class QueueFullError extends EvrmoreError {
+  /** The priority lane that was full. */
+  readonly lane: string;
+  /** The lane's bound. */
+  readonly limit: number;
+
+  /**
+   * Creates a queue-full error.
+   *
+   * @param message The full message ("Cannot call X: the Y lane is full ...").
+   * @param options The lane and its bound.
+   */
+  constructor(message: string, options: QueueFullErrorOptions) {
+    super(message, options);
+    this.name = "QueueFullError";
+    this.lane = options.lane;
+    this.limit = options.limit;
   }
 }
 

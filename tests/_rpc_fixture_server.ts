@@ -69,6 +69,12 @@ export interface FixtureRpcServerOptions {
   fixturesDir?: string;
   /** Serve https with this PEM certificate and key. */
   tls?: { cert: string; key: string };
+  /**
+   * Emulate the node's work queue (`-rpcworkqueue`, 16 by default on the
+   * node): a request arriving while this many are being answered gets HTTP
+   * 500 "Work queue depth exceeded", as the node answers. Off by default.
+   */
+  workQueue?: number;
 }
 
 /** A running fixture server. */
@@ -87,6 +93,8 @@ export interface FixtureRpcServer extends AsyncDisposable {
   readonly inFlight: number;
   /** Highest `inFlight` seen. */
   readonly maxInFlight: number;
+  /** Requests refused with "Work queue depth exceeded" (option `workQueue`). */
+  readonly refused: number;
   /** Every JSON-RPC call received (batch elements included), in order. */
   readonly calls: FixtureCall[];
   /**
@@ -298,6 +306,14 @@ function errorBody(code: number, message: string, id: unknown): string {
 
 const HASH = /^[0-9a-f]{64}$/;
 
+/** Parameter names of the methods the fixture answers by name (`-named`). */
+const NAMED_PARAMS: Record<string, string[]> = {
+  getblockhash: ["height"],
+  getblock: ["blockhash", "verbosity"],
+  getblockheader: ["blockhash", "verbose"],
+  getrawtransaction: ["txid", "verbose"],
+};
+
 /** Starts a fixture server on 127.0.0.1, port 0. */
 export async function startFixtureRpcServer(
   options: FixtureRpcServerOptions = {},
@@ -312,6 +328,8 @@ export async function startFixtureRpcServer(
   let requests = 0;
   let inFlight = 0;
   let maxInFlight = 0;
+  let refused = 0;
+  const workQueue = options.workQueue ?? Infinity;
   let releaseClosed!: () => void;
   const closed = new Promise<void>((resolve) => (releaseClosed = resolve));
 
@@ -349,7 +367,26 @@ export async function startFixtureRpcServer(
       };
     }
     const method = request.method;
-    const params = request.params === undefined ? [] : request.params;
+    let params: unknown = request.params === undefined ? [] : request.params;
+    if (
+      typeof params === "object" && params !== null && !Array.isArray(params)
+    ) {
+      // Named parameters, for the few methods whose names the fixture knows.
+      const named = params as Record<string, unknown>;
+      const names = NAMED_PARAMS[method] ?? [];
+      const unknown = Object.keys(named).find((name) => !names.includes(name));
+      if (unknown !== undefined) {
+        return {
+          status: 500,
+          body: errorBody(-8, `Unknown named parameter ${unknown}`, id),
+        };
+      }
+      const positional = names.map((name) => named[name]);
+      while (positional.length > 0 && positional.at(-1) === undefined) {
+        positional.pop();
+      }
+      params = positional;
+    }
     if (!Array.isArray(params)) {
       return {
         status: 400,
@@ -433,6 +470,13 @@ export async function startFixtureRpcServer(
 
   const handle = async (request: Request): Promise<Response> => {
     requests++;
+    if (inFlight >= workQueue) {
+      refused++;
+      return new Response("Work queue depth exceeded", {
+        status: 500,
+        headers: { "Content-Type": "text/html; charset=ISO-8859-1" },
+      });
+    }
     inFlight++;
     maxInFlight = Math.max(maxInFlight, inFlight);
     try {
@@ -512,6 +556,9 @@ export async function startFixtureRpcServer(
     },
     get maxInFlight() {
       return maxInFlight;
+    },
+    get refused() {
+      return refused;
     },
     calls,
     intercept: undefined,

@@ -480,7 +480,11 @@ Deno.test("EvrmoreRPCClient queues calls beyond maxConcurrency", async () => {
     arrival.resolve();
     return Promise.race([release.promise, closed]).then(() => undefined);
   };
-  await using client = clientFor(server, { maxConcurrency: cap });
+  // Identical calls: single-flight (on by default) would share one request.
+  await using client = clientFor(server, {
+    maxConcurrency: cap,
+    singleFlight: false,
+  });
   const calls = Array.from({ length: total }, () => client.getblockcount());
   const settled = Promise.allSettled(calls);
   let answered = 0;

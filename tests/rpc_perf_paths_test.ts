@@ -156,7 +156,11 @@ Deno.test("EvrmoreRPCClient caller signal aborts after the settings are cached",
 
 Deno.test("EvrmoreRPCClient keeps the cap with the free-slot fast path", async () => {
   await using server = await startFixtureRpcServer();
-  await using client = clientFor(server, { maxConcurrency: 2 });
+  // Identical calls: single-flight (on by default) would share one request.
+  await using client = clientFor(server, {
+    maxConcurrency: 2,
+    singleFlight: false,
+  });
   const results = await Promise.all(
     Array.from({ length: 40 }, () => client.getblockcount()),
   );

@@ -20,42 +20,44 @@ import { RpcValidationError } from "./_errors.ts";
 import { EvrmoreRPCMethods } from "./_methods.ts";
 import { READ_ONLY_METHODS } from "./_read_only.ts";
 import { resultSchema, validateResult } from "./_schemas.ts";
-import { Semaphore } from "./_semaphore.ts";
+import {
+  AutoBatcher,
+  type HttpAnswer,
+  type InFlight,
+  type QueuedCall,
+} from "./_batcher.ts";
+import type { Dispatcher } from "./_dispatcher.ts";
+import { SingleFlight } from "./_single_flight.ts";
 import type {
   EvrmoreRPCClientOptions,
   RpcBatchCall,
   RpcBatchResult,
   RpcCallOptions,
   RpcConfigSources,
+  RpcParams,
+  RpcPriority,
   RpcResolvedConfig,
 } from "./_types.ts";
 
 const DEFAULT_TIMEOUT = 30_000;
 const DEFAULT_CONCURRENCY = 8;
+const DEFAULT_MAX_BATCH_SIZE = 100;
+const DEFAULT_MAX_QUEUE_SIZE = 10_000;
 const DEFAULT_RETRIES = 3;
 const DEFAULT_RETRY_DELAY = 100;
 const MAX_RETRY_DELAY = 5_000;
 const MAX_TIMER_DELAY = 2 ** 31 - 1;
 const WORK_QUEUE_FULL = "Work queue depth exceeded";
 
-interface HttpAnswer {
-  status: number;
-  text: string;
-  settings: ResolvedSettings;
-}
-
-/**
- * One call between admission and answer: the abort controller handed to
- * `fetch`, and its deadline. All of a client's calls share one timer (see
- * `EvrmoreRPCClient.#arm`), so a call costs no `setTimeout` and no
- * `AbortSignal.any`.
- */
-interface InFlight {
-  controller: AbortController;
-  /** `performance.now()` value after which the call times out. */
-  deadline: number;
-  label: string;
-  timeout: number;
+function checkPriority(value: unknown, what: string): RpcPriority {
+  if (value !== "high" && value !== "normal") {
+    throw new TypeError(
+      `Cannot ${what}: priority must be "high" or "normal", got ${
+        JSON.stringify(value) ?? String(value)
+      }`,
+    );
+  }
+  return value;
 }
 
 /** A failure worth retrying for read-only calls. */
@@ -178,7 +180,13 @@ export class EvrmoreRPCClient extends EvrmoreRPCMethods
   #retries: number;
   #retryDelay: number;
   #validate: boolean;
-  #gate: Semaphore;
+  #gate: Dispatcher<QueuedCall>;
+  #batcher: AutoBatcher;
+  #batching: boolean;
+  #singleFlight: boolean;
+  #priority: RpcPriority;
+  /** Single-flight calls in flight, by method, params, priority and timeout. */
+  #shared = new SingleFlight();
   #nextId = 1;
   #closed = false;
   #httpClient: Deno.HttpClient | undefined;
@@ -205,14 +213,37 @@ export class EvrmoreRPCClient extends EvrmoreRPCMethods
     checkCount(options.maxConcurrency, "maxConcurrency", 1);
     checkCount(options.retries, "retries", 0);
     checkCount(options.retryDelay, "retryDelay", 0);
+    checkCount(options.maxBatchSize, "maxBatchSize", 1);
+    checkCount(options.maxQueueSize, "maxQueueSize", 0);
     this.#options = { ...options };
     this.#timeout = options.timeout ?? DEFAULT_TIMEOUT;
     this.#retries = Math.floor(options.retries ?? DEFAULT_RETRIES);
     this.#retryDelay = options.retryDelay ?? DEFAULT_RETRY_DELAY;
     this.#validate = options.validate ?? true;
-    this.#gate = new Semaphore(
-      Math.floor(options.maxConcurrency ?? DEFAULT_CONCURRENCY),
-    );
+    this.#batching = options.batching ?? true;
+    this.#singleFlight = options.singleFlight ?? true;
+    this.#priority = options.priority === undefined
+      ? "normal"
+      : checkPriority(options.priority, "create EvrmoreRPCClient");
+    this.#batcher = new AutoBatcher({
+      track: (timing) => {
+        this.#inFlight.add(timing);
+        if (timing.deadline < this.#timerAt) this.#arm(timing.deadline);
+      },
+      untrack: (timing) => this.#inFlight.delete(timing),
+      exchangeHeld: (label, body, retryable, options, priority) =>
+        this.#exchangeHeld(label, body, retryable, options, priority),
+      resultOf: (method, params, answer) =>
+        this.#resultOf(method, params, answer),
+      outcomes: (label, calls, ids, answer) =>
+        this.#outcomes(label, calls, ids, answer),
+      nextId: () => this.#nextId++,
+    }, {
+      limit: Math.floor(options.maxConcurrency ?? DEFAULT_CONCURRENCY),
+      maxBatchSize: Math.floor(options.maxBatchSize ?? DEFAULT_MAX_BATCH_SIZE),
+      maxQueueSize: Math.floor(options.maxQueueSize ?? DEFAULT_MAX_QUEUE_SIZE),
+    });
+    this.#gate = this.#batcher.gate;
     if (options.caCerts !== undefined) {
       if (
         !Array.isArray(options.caCerts) ||
@@ -312,8 +343,15 @@ export class EvrmoreRPCClient extends EvrmoreRPCMethods
   }
 
   /**
-   * Calls any RPC method with positional parameters. Answers of the read
-   * methods the system relies on are validated (see the typed methods).
+   * Calls any RPC method with positional (array) or named (object)
+   * parameters. Answers of the read methods the system relies on are
+   * validated (see the typed methods; named calls are not validated).
+   *
+   * Under load (`maxConcurrency` requests in flight) the call waits in its
+   * priority lane and, with `batching` on, leaves inside one JSON-RPC batch
+   * with the other waiting calls; it still gets its own result or error.
+   * Identical read-only calls in flight at once share one request
+   * (`singleFlight`).
    *
    * @example
    * ```ts
@@ -321,39 +359,123 @@ export class EvrmoreRPCClient extends EvrmoreRPCMethods
    *
    * const client = new EvrmoreRPCClient();
    * const count = () => client.call<number>("getblockcount", [], { timeout: 5000 });
-   * console.log(typeof count); // "function"
+   * const urgent = () => client.call<string>("getblockhash", [0], { priority: "high" });
+   * const named = () => client.call<string>("getblockhash", { height: 0 });
+   * console.log(typeof count, typeof urgent, typeof named); // function function function
    * await client.close();
    * ```
    *
    * @param method The RPC method.
-   * @param params Positional parameters (default none).
-   * @param options Signal and timeout of this call.
+   * @param params Positional (array) or named (object) parameters (default none).
+   * @param options Signal, timeout, priority lane and single-flight of this call.
    * @returns The node's `result`.
    * @throws {RpcError} The node answered with an error.
    * @throws {AuthError} The node refused the credentials.
    * @throws {ConnectionError} The node could not be reached or answered garbage.
    * @throws {TimeoutError} No answer in time.
+   * @throws {QueueFullError} The call's priority lane was full.
    * @throws {RpcValidationError} The answer had the wrong shape.
    */
-  override async call<T = unknown>(
+  override call<T = unknown>(
     method: string,
-    params: unknown[] = [],
+    params: RpcParams = [],
     options: RpcCallOptions = {},
   ): Promise<T> {
-    if (typeof method !== "string" || method === "") {
-      throw new TypeError("Cannot call: method must be a non-empty string");
+    let priority: RpcPriority;
+    try {
+      if (typeof method !== "string" || method === "") {
+        throw new TypeError("Cannot call: method must be a non-empty string");
+      }
+      if (!Array.isArray(params) && !isObject(params)) {
+        throw new TypeError(
+          `Cannot call ${method}: params must be an array or an object`,
+        );
+      }
+      priority = options.priority === undefined
+        ? this.#priority
+        : checkPriority(options.priority, `call ${method}`);
+      if (options.signal?.aborted) throw options.signal.reason;
+    } catch (error) {
+      return Promise.reject(error);
     }
-    if (!Array.isArray(params)) {
-      throw new TypeError(`Cannot call ${method}: params must be an array`);
+    const readOnly = READ_ONLY_METHODS.has(method);
+    if (readOnly && (options.singleFlight ?? this.#singleFlight)) {
+      return this.#shareOrSend(method, params, priority, options) as Promise<T>;
     }
+    return this.#send(method, params, readOnly, priority, options) as Promise<
+      T
+    >;
+  }
+
+  /** Joins an identical read-only call in flight, or starts one others may join. */
+  #shareOrSend(
+    method: string,
+    params: RpcParams,
+    priority: RpcPriority,
+    options: RpcCallOptions,
+  ): Promise<unknown> {
+    let key: string;
+    try {
+      key = `${priority} ${options.timeout ?? ""} ${method} ${
+        JSON.stringify(params)
+      }`;
+    } catch {
+      return this.#send(method, params, true, priority, options);
+    }
+    return this.#shared.run(key, options.signal, (signal) => {
+      const sendOptions: RpcCallOptions = signal === undefined
+        ? {}
+        : { signal };
+      if (options.timeout !== undefined) sendOptions.timeout = options.timeout;
+      return this.#send(method, params, true, priority, sendOptions);
+    });
+  }
+
+  /** Sends one call now, or queues it for the next automatic batch. */
+  #send(
+    method: string,
+    params: RpcParams,
+    readOnly: boolean,
+    priority: RpcPriority,
+    options: RpcCallOptions,
+  ): Promise<unknown> {
+    if (this.#batching && this.#gate.saturated && !this.#closed) {
+      const timeout = options.timeout ?? this.#timeout;
+      try {
+        checkCount(timeout, "timeout", 1);
+      } catch (error) {
+        return Promise.reject(error);
+      }
+      return this.#batcher.enqueue(method, params, readOnly, priority, {
+        timeout,
+        signal: options.signal,
+      });
+    }
+    return this.#single(method, params, readOnly, priority, options);
+  }
+
+  async #single(
+    method: string,
+    params: RpcParams,
+    readOnly: boolean,
+    priority: RpcPriority,
+    options: RpcCallOptions,
+  ): Promise<unknown> {
     const id = this.#nextId++;
     const body = JSON.stringify({ jsonrpc: "1.0", id, method, params });
     const answer = await this.#exchange(
       method,
       body,
-      READ_ONLY_METHODS.has(method),
+      readOnly,
       options,
+      priority,
+      false,
     );
+    return this.#resultOf(method, params, answer);
+  }
+
+  /** The result of a single call's answer, or its error thrown. */
+  #resultOf(method: string, params: RpcParams, answer: HttpAnswer): unknown {
     const parsed = this.#parse(method, answer);
     if (!isObject(parsed) || !("result" in parsed || "error" in parsed)) {
       throw new ConnectionError(
@@ -365,7 +487,7 @@ export class EvrmoreRPCClient extends EvrmoreRPCMethods
     if (parsed.error !== null && parsed.error !== undefined) {
       throw this.#rpcError(method, parsed.error, answer.status);
     }
-    return this.#check(method, params, parsed.result) as T;
+    return this.#check(method, params, parsed.result);
   }
 
   /**
@@ -428,12 +550,32 @@ export class EvrmoreRPCClient extends EvrmoreRPCMethods
       };
     });
     const readOnly = calls.every((c) => READ_ONLY_METHODS.has(c.method));
+    const priority = options.priority === undefined
+      ? this.#priority
+      : checkPriority(options.priority, "send batch");
     const answer = await this.#exchange(
       label,
       JSON.stringify(requests),
       readOnly,
       options,
+      priority,
+      false,
     );
+    return this.#outcomes(label, calls, ids, answer);
+  }
+
+  /**
+   * Splits a batch answer into one outcome per call, in order.
+   *
+   * @throws {RpcError} The whole batch was refused with a JSON-RPC error.
+   * @throws {ConnectionError} The answer is not a JSON-RPC batch reply.
+   */
+  #outcomes(
+    label: string,
+    calls: readonly { method: string; params?: RpcParams | undefined }[],
+    ids: readonly number[],
+    answer: HttpAnswer,
+  ): RpcBatchResult[] {
     const settings = answer.settings;
     const parsed = this.#parse(label, answer);
     if (!Array.isArray(parsed)) {
@@ -567,9 +709,16 @@ export class EvrmoreRPCClient extends EvrmoreRPCMethods
     for (const call of this.#inFlight) {
       if (call.deadline <= now) {
         this.#inFlight.delete(call);
+        const queueTime = Math.round((call.sentAt || now) - call.start);
+        const nodeTime = call.sentAt === 0 ? 0 : Math.round(now - call.sentAt);
         call.controller.abort(
           new TimeoutError(
-            `Cannot call ${call.label}: no answer within ${call.timeout} ms`,
+            `Cannot call ${call.label}: no answer within ${call.timeout} ms${
+              call.waited
+                ? ` (${queueTime} ms queued, ${nodeTime} ms at the node)`
+                : ""
+            }`,
+            { queueTime, nodeTime },
           ),
         );
       } else if (call.deadline < next) {
@@ -579,12 +728,42 @@ export class EvrmoreRPCClient extends EvrmoreRPCMethods
     if (next !== Infinity) this.#arm(next);
   };
 
-  /** Sends one HTTP request with the cap, timeout, abort and retries; returns the raw answer. */
+  /**
+   * Sends one HTTP request with the cap, timeout, abort and retries; returns
+   * the raw answer. With `held`, the caller already holds a slot for the
+   * first attempt (it is released here in every case).
+   */
+  /** `#exchange` for calls that already hold a slot for the first attempt. */
+  async #exchangeHeld(
+    label: string,
+    body: string,
+    retryable: boolean,
+    options: RpcCallOptions,
+    priority: RpcPriority,
+  ): Promise<HttpAnswer> {
+    // Whatever happens before the first attempt takes the slot, free it.
+    const slot = { held: true };
+    try {
+      return await this.#exchange(
+        label,
+        body,
+        retryable,
+        options,
+        priority,
+        slot,
+      );
+    } finally {
+      if (slot.held) this.#gate.release();
+    }
+  }
+
   async #exchange(
     label: string,
     body: string,
     retryable: boolean,
     options: RpcCallOptions,
+    priority: RpcPriority,
+    slot: { held: boolean } | false,
   ): Promise<HttpAnswer> {
     if (this.#closed) throw this.#closedError(label);
     const timeout = options.timeout ?? this.#timeout;
@@ -599,11 +778,15 @@ export class EvrmoreRPCClient extends EvrmoreRPCMethods
 
     const controller = new AbortController();
     const signal = controller.signal;
+    const start = performance.now();
     const call: InFlight = {
       controller,
-      deadline: performance.now() + timeout,
+      deadline: start + timeout,
       label,
       timeout,
+      start,
+      sentAt: 0,
+      waited: false,
     };
     this.#inFlight.add(call);
     if (call.deadline < this.#timerAt) this.#arm(call.deadline);
@@ -616,7 +799,13 @@ export class EvrmoreRPCClient extends EvrmoreRPCMethods
     try {
       for (let attempt = 0;; attempt++) {
         let failure: RetryableError;
-        if (!this.#gate.tryAcquire()) await this.#gate.acquire(signal);
+        if (slot !== false && slot.held) {
+          slot.held = false;
+        } else if (!this.#gate.tryAcquire()) {
+          call.waited = true;
+          await this.#gate.acquire(priority, label, signal);
+        }
+        call.sentAt = call.waited || attempt > 0 ? performance.now() : start;
         try {
           // The request, inline (one async frame less per call).
           const init: RequestInit & { client?: Deno.HttpClient } = {
@@ -748,8 +937,9 @@ export class EvrmoreRPCClient extends EvrmoreRPCMethods
     );
   }
 
-  #check(method: string, params: readonly unknown[], result: unknown): unknown {
-    if (!this.#validate) return result;
+  #check(method: string, params: RpcParams, result: unknown): unknown {
+    // Named parameters are not validated: the schema follows positions.
+    if (!this.#validate || !Array.isArray(params)) return result;
     const schema = resultSchema(method, params);
     if (schema === undefined) return result;
     const outcome = validateResult(schema, result);

@@ -22,6 +22,7 @@ import type {
   NetworkInfo,
   RawTransactionInfo,
   RpcCallOptions,
+  RpcParams,
 } from "./_types.ts";
 
 /**
@@ -65,16 +66,17 @@ function positional(
  */
 export abstract class EvrmoreRPCMethods {
   /**
-   * Calls any RPC method with positional parameters.
+   * Calls any RPC method with positional (array) or named (object)
+   * parameters.
    *
    * @param method The RPC method.
-   * @param params Positional parameters (default none).
-   * @param options Signal and timeout of this call.
+   * @param params Positional or named parameters (default none).
+   * @param options Signal, timeout, priority and single-flight of this call.
    * @returns The node's `result`.
    */
   abstract call<T = unknown>(
     method: string,
-    params?: unknown[],
+    params?: RpcParams,
     options?: RpcCallOptions,
   ): Promise<T>;
 

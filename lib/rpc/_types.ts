@@ -49,6 +49,28 @@ export interface EvrmoreRPCClientOptions {
   retryDelay?: number;
   /** Validate the answers of the typed read methods (default true). */
   validate?: boolean;
+  /**
+   * Automatic batching (default true): while `maxConcurrency` requests are
+   * in flight, calls that would wait leave together as one JSON-RPC batch
+   * when a slot frees, each caller still getting its own result or error.
+   * Below the cap nothing changes (no timer, no added latency).
+   */
+  batching?: boolean;
+  /** Most calls in one automatic batch (default 100). */
+  maxBatchSize?: number;
+  /**
+   * Single-flight (default true): identical read-only calls (same method,
+   * params, priority and timeout) in flight at once share one request.
+   * Can also be turned off per call.
+   */
+  singleFlight?: boolean;
+  /** Default priority lane of this client's calls (default `"normal"`). */
+  priority?: RpcPriority;
+  /**
+   * Most calls waiting per priority lane (default 10000); a call beyond it
+   * rejects at once with `QueueFullError`.
+   */
+  maxQueueSize?: number;
   /** Read environment variables (`EVR_RPC_*`, `EVR_DATADIR`, `EVR_NETWORK`) (default true). */
   env?: boolean;
   /**
@@ -59,13 +81,27 @@ export interface EvrmoreRPCClientOptions {
   caCerts?: string[];
 }
 
+/**
+ * A priority lane of the client's queue: `"high"` calls (a server's own
+ * block fetch, backfill, mempool reads) leave before any waiting
+ * `"normal"` call.
+ */
+export type RpcPriority = "high" | "normal";
+
 /** Options of a single call. */
 export interface RpcCallOptions {
   /** Aborts the call; the promise rejects with the signal's reason. */
   signal?: AbortSignal;
   /** Timeout of this call in milliseconds (default: the client's `timeout`). */
   timeout?: number;
+  /** Priority lane while waiting behind the cap (default: the client's `priority`). */
+  priority?: RpcPriority;
+  /** Share an identical read-only call in flight (default: the client's `singleFlight`). */
+  singleFlight?: boolean;
 }
+
+/** Parameters of a call: positional (an array) or named (an object). */
+export type RpcParams = unknown[] | Record<string, unknown>;
 
 /**
  * Where a setting came from:

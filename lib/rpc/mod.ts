@@ -2,7 +2,8 @@
  * JSON-RPC client of an Evrmore node: configuration discovery
  * (options, environment, `evrmore.conf`, `.cookie`), one typed method per
  * node command, validated answers for the reads the system relies on,
- * batches, a concurrency cap and retries of read-only calls.
+ * batches, a concurrency cap with priority lanes, automatic batching under
+ * load, single-flight of identical reads and retries of read-only calls.
  *
  * @example
  * ```ts
@@ -42,6 +43,8 @@ export type {
   RpcBatchResult,
   RpcCallOptions,
   RpcConfigSources,
+  RpcParams,
+  RpcPriority,
   RpcResolvedConfig,
   RpcSettingOrigin,
   RpcSettingSource,
