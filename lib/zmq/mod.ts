@@ -22,11 +22,13 @@
  */
 
 export { EvrmoreZMQClient } from "./_client.ts";
+export { runZMQSubscriber } from "./_subscriber_process.ts";
 export {
   type EvrmoreZMQClientOptions,
   type EvrmoreZMQStartOptions,
   ZMQ_TOPICS,
   type ZMQAssetMessage,
+  type ZMQClientStats,
   type ZMQConnectionEvent,
   type ZMQEventMap,
   type ZMQEventName,
@@ -34,7 +36,9 @@ export {
   type ZMQHandler,
   type ZMQNotification,
   type ZMQOverflowEvent,
+  type ZMQRespawnEvent,
   type ZMQRestartEvent,
+  type ZMQResyncEvent,
   type ZMQTopic,
 } from "./types.ts";
 // Types the ZMQ types refer to (also exported by the package root).
