@@ -19,6 +19,8 @@ const CHILD_URL = new URL("./_subscriber_process.ts", import.meta.url).href;
 const STABLE_MS = 10_000;
 const MAX_BACKOFF_MS = 5_000;
 const STDERR_KEPT = 2_048;
+/** A subscriber process not ready within this long (ms) is replaced. */
+const STARTUP_TIMEOUT_MS = 15_000;
 
 /** Options of {@linkcode SubprocessTransport}. */
 export interface SubprocessOptions {
@@ -38,6 +40,7 @@ interface Running {
   startedAt: number;
   lastSeen: number;
   hung: boolean;
+  isReady: boolean;
   ready: PromiseWithResolvers<void>;
   connected: Set<string>;
   stderr: string;
@@ -146,6 +149,7 @@ export class SubprocessTransport implements Transport {
       startedAt: now,
       lastSeen: now,
       hung: false,
+      isReady: false,
       ready: Promise.withResolvers<void>(),
       connected: new Set(),
       stderr: "",
@@ -202,6 +206,7 @@ export class SubprocessTransport implements Transport {
   #control(running: Running, control: ControlMessage): void {
     switch (control.type) {
       case "ready":
+        running.isReady = true;
         running.ready.resolve();
         break;
       case "connect":
@@ -312,7 +317,11 @@ export class SubprocessTransport implements Transport {
       const running = this.#running;
       // When this process itself was stalled, give the reader a chance first.
       if (running === undefined || late) return;
-      if (now - running.lastSeen > hangTimeout && !running.hung) {
+      // Starting up (a new Deno process) may take longer than a heartbeat.
+      const limit = running.isReady
+        ? hangTimeout
+        : Math.max(hangTimeout, STARTUP_TIMEOUT_MS);
+      if (now - running.lastSeen > limit && !running.hung) {
         running.hung = true;
         this.#killQuietly(running);
       }
