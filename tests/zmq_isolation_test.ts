@@ -485,3 +485,38 @@ Deno.test("EvrmoreZMQClient validates isolation, hangTimeout and subscriberComma
   );
   assert.ok(new EvrmoreError("x") instanceof Error);
 });
+
+Deno.test("EvrmoreZMQClient without --allow-run keeps zeromq in-process and reports it", async () => {
+  const script = `
+    import { EvrmoreZMQClient } from "${new URL("mod.ts", ZMQ_DIR).href}";
+    const client = new EvrmoreZMQClient({ port: 1 });
+    const errors = [];
+    client.on("error", (error) => errors.push(error));
+    await client.start({ waitForConnection: false });
+    console.log(client.stats.isolation, errors.length, /--allow-run/.test(errors[0]?.message));
+    await client.close();`;
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--quiet",
+      "--no-prompt",
+      "--allow-ffi",
+      "--allow-read",
+      "--allow-env",
+      "--allow-sys",
+      "-",
+    ],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  await writer.write(new TextEncoder().encode(script));
+  await writer.close();
+  const output = await child.output();
+  assert.equal(
+    new TextDecoder().decode(output.stdout).trim(),
+    "none 1 true",
+    new TextDecoder().decode(output.stderr),
+  );
+});

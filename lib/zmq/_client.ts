@@ -558,8 +558,8 @@ export class EvrmoreZMQClient
         ),
       );
     }
-    const sink = this.#sink();
-    const transport: Transport = this.#isolation === "subprocess"
+    let sink = this.#sink();
+    let transport: Transport = this.#isolation === "subprocess"
       ? new SubprocessTransport({
         address: this.#address,
         topics: this.#topics,
@@ -569,7 +569,29 @@ export class EvrmoreZMQClient
       : new InProcessTransport(this.#address, this.#topics, sink);
     this.#sequences.clear();
     sink.current = transport;
-    await transport.open();
+    try {
+      await transport.open();
+    } catch (error) {
+      // No --allow-run: keep working, in this process, and say so.
+      if (
+        !(isPermissionError(error) && this.#subscriberCommand === undefined)
+      ) {
+        throw error;
+      }
+      this.#isolation = "none";
+      this.#reportError(
+        new EvrmoreError(
+          `Cannot isolate the ZMQ subscriber in a process (it needs --allow-run); zeromq runs in this process: ${
+            errorMessage(error)
+          }`,
+          { cause: error },
+        ),
+      );
+      sink = this.#sink();
+      transport = new InProcessTransport(this.#address, this.#topics, sink);
+      sink.current = transport;
+      await transport.open();
+    }
     if (this.#closed) {
       await transport.close();
       throw new ConnectionError(
@@ -811,6 +833,13 @@ export class EvrmoreZMQClient
     this.#queues.clear();
     this.#handlers.clear();
   }
+}
+
+/** Whether starting the subscriber process failed for want of permission. */
+function isPermissionError(error: unknown): boolean {
+  const cause = (error as { cause?: unknown })?.cause;
+  return cause instanceof Deno.errors.NotCapable ||
+    cause instanceof Deno.errors.PermissionDenied;
 }
 
 function checkEventName(event: unknown): asserts event is ZMQEventName {
