@@ -118,7 +118,7 @@ function lines(stream: ReadableStream<Uint8Array>): () => Promise<string> {
   };
 }
 
-async function freePort(): Promise<number> {
+function freePort(): number {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = (listener.addr as Deno.NetAddr).port;
   listener.close();
@@ -173,7 +173,7 @@ async function run(
   isolation: "subprocess" | "none",
   body: string,
 ): Promise<Result> {
-  const endpoint = `tcp://127.0.0.1:${await freePort()}`;
+  const endpoint = `tcp://127.0.0.1:${freePort()}`;
   const count = Math.round(rate * seconds);
   const publisher = new Deno.Command(PYTHON, {
     args: ["-u", "-c", PUBLISHER, endpoint, String(rate), String(count), body],
