@@ -129,6 +129,7 @@ export class EvrmoreZMQClient
   #sequences = new SequenceTracker<ZMQTopic>();
   #transport: Transport | undefined;
   #opening: Promise<void> | undefined;
+  #pending: Transport | undefined;
   #stopping: Promise<void> | undefined;
   #closed = false;
   #connected = false;
@@ -569,9 +570,16 @@ export class EvrmoreZMQClient
       : new InProcessTransport(this.#address, this.#topics, sink);
     this.#sequences.clear();
     sink.current = transport;
+    this.#pending = transport;
     try {
       await transport.open();
     } catch (error) {
+      if (this.#closed) {
+        throw new ConnectionError(
+          `Cannot start ZMQ client for ${this.#address}: the client was stopped`,
+          { cause: error },
+        );
+      }
       // No --allow-run: keep working, in this process, and say so.
       if (
         !(isPermissionError(error) && this.#subscriberCommand === undefined)
@@ -590,7 +598,10 @@ export class EvrmoreZMQClient
       sink = this.#sink();
       transport = new InProcessTransport(this.#address, this.#topics, sink);
       sink.current = transport;
+      this.#pending = transport;
       await transport.open();
+    } finally {
+      this.#pending = undefined;
     }
     if (this.#closed) {
       await transport.close();
@@ -810,6 +821,8 @@ export class EvrmoreZMQClient
   }
 
   async #release(): Promise<void> {
+    // Stopping while the socket is being set up: cut that short.
+    if (this.#closed) this.#pending?.close();
     await this.#opening?.catch(() => {});
     const transport = this.#transport;
     this.#transport = undefined;

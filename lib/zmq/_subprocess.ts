@@ -92,12 +92,18 @@ export class SubprocessTransport implements Transport {
 
   async open(): Promise<void> {
     const running = this.#spawn();
+    const startup = setTimeout(() => {
+      running.hung = true;
+      this.#killQuietly(running);
+    }, STARTUP_TIMEOUT_MS);
     try {
       await running.ready.promise;
     } catch (error) {
       await this.#kill(running);
       this.#running = undefined;
       throw error;
+    } finally {
+      clearTimeout(startup);
     }
     if (this.#closed) return;
     this.#startWatchdog();
