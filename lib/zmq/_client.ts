@@ -6,7 +6,7 @@
  */
 
 import { ConnectionError, EvrmoreError, TimeoutError } from "../errors.ts";
-import { type Network, parseNetwork } from "../network.ts";
+import type { Network } from "../network.ts";
 import {
   type EvrmoreZMQClientOptions,
   type EvrmoreZMQStartOptions,
@@ -26,12 +26,9 @@ import { BoundedQueue } from "./_queue.ts";
 import type { Transport, TransportSink } from "./_transport.ts";
 import { InProcessTransport } from "./_inprocess.ts";
 import { runsUnderDenoCli, SubprocessTransport } from "./_subprocess.ts";
+import { resolveOptions } from "./_options.ts";
 
-const DEFAULT_HOST = "127.0.0.1";
-const DEFAULT_PORT = 28332;
-const DEFAULT_BUFFER_SIZE = 1024;
 const DEFAULT_START_TIMEOUT = 10_000;
-const DEFAULT_HANG_TIMEOUT = 10_000;
 /** After a connection, the longest wait for a notification before "resync". */
 const RESYNC_SETTLE_MS = 250;
 
@@ -171,59 +168,15 @@ export class EvrmoreZMQClient
    * @throws {RangeError} On a port or buffer size out of range.
    */
   constructor(options: EvrmoreZMQClientOptions = {}) {
-    if (typeof options !== "object" || options === null) {
-      throw new TypeError(
-        "Cannot create ZMQ client: options must be an object",
-      );
-    }
-    this.#address = resolveAddress(options);
-    this.#topics = resolveTopics(options.topics);
-    if (options.decode !== undefined && typeof options.decode !== "boolean") {
-      throw new TypeError(
-        "Cannot create ZMQ client: decode must be a boolean",
-      );
-    }
-    this.#decode = options.decode ?? true;
-    this.#network = parseNetwork(options.network ?? "main");
-    const bufferSize = options.bufferSize ?? DEFAULT_BUFFER_SIZE;
-    if (!Number.isSafeInteger(bufferSize) || bufferSize < 1) {
-      throw new RangeError(
-        `Cannot create ZMQ client: bufferSize ${bufferSize} must be a positive integer`,
-      );
-    }
-    this.#bufferSize = bufferSize;
-    const isolation = options.isolation ?? "subprocess";
-    if (isolation !== "subprocess" && isolation !== "none") {
-      throw new TypeError(
-        `Cannot create ZMQ client: isolation ${
-          JSON.stringify(isolation)
-        } is not "subprocess" or "none"`,
-      );
-    }
-    this.#isolation = isolation;
-    const hangTimeout = options.hangTimeout ?? DEFAULT_HANG_TIMEOUT;
-    if (
-      typeof hangTimeout !== "number" || !Number.isFinite(hangTimeout) ||
-      hangTimeout < 40
-    ) {
-      throw new RangeError(
-        `Cannot create ZMQ client: hangTimeout ${hangTimeout} must be a number >= 40`,
-      );
-    }
-    this.#hangTimeout = hangTimeout;
-    const command = options.subscriberCommand;
-    if (
-      command !== undefined &&
-      (!Array.isArray(command) || command.length === 0 ||
-        !command.every((part) => typeof part === "string"))
-    ) {
-      throw new TypeError(
-        "Cannot create ZMQ client: subscriberCommand must be a non-empty array of strings",
-      );
-    }
-    this.#subscriberCommand = command === undefined
-      ? undefined
-      : Object.freeze([...command]);
+    const resolved = resolveOptions(options);
+    this.#address = resolved.address;
+    this.#topics = resolved.topics;
+    this.#decode = resolved.decode;
+    this.#network = resolved.network;
+    this.#bufferSize = resolved.bufferSize;
+    this.#isolation = resolved.isolation;
+    this.#hangTimeout = resolved.hangTimeout;
+    this.#subscriberCommand = resolved.subscriberCommand;
   }
 
   /**
@@ -451,7 +404,8 @@ export class EvrmoreZMQClient
    * ```
    *
    * @param event A topic, or `"notification"`, `"gap"`, `"restart"`,
-   * `"connect"`, `"disconnect"`, `"overflow"`, `"error"`.
+   * `"connect"`, `"disconnect"`, `"respawn"`, `"resync"`, `"overflow"`,
+   * `"error"`.
    * @param handler Called with the event's value.
    * @returns A function that removes the handler.
    * @throws {TypeError} On an unknown event name or a non-function handler.
@@ -863,64 +817,4 @@ function checkEventName(event: unknown): asserts event is ZMQEventName {
       }`,
     );
   }
-}
-
-function resolveAddress(options: EvrmoreZMQClientOptions): string {
-  const { address, host, port } = options;
-  if (address !== undefined) {
-    if (host !== undefined || port !== undefined) {
-      throw new TypeError(
-        "Cannot create ZMQ client: give either address or host/port, not both",
-      );
-    }
-    if (
-      typeof address !== "string" || !/^[a-z][a-z0-9+.-]*:\/\/.+/i.test(address)
-    ) {
-      throw new TypeError(
-        `Cannot create ZMQ client: address ${
-          JSON.stringify(address)
-        } is not an endpoint like "tcp://127.0.0.1:28332"`,
-      );
-    }
-    return address;
-  }
-  if (host !== undefined && (typeof host !== "string" || host === "")) {
-    throw new TypeError(
-      "Cannot create ZMQ client: host must be a non-empty string",
-    );
-  }
-  const portNumber = port ?? DEFAULT_PORT;
-  if (!Number.isInteger(portNumber) || portNumber < 1 || portNumber > 65535) {
-    throw new RangeError(
-      `Cannot create ZMQ client: port ${portNumber} is not from 1 to 65535`,
-    );
-  }
-  const hostName = host ?? DEFAULT_HOST;
-  const bracketed = hostName.includes(":") && !hostName.startsWith("[")
-    ? `[${hostName}]`
-    : hostName;
-  return `tcp://${bracketed}:${portNumber}`;
-}
-
-function resolveTopics(
-  topics: readonly ZMQTopic[] | undefined,
-): readonly ZMQTopic[] {
-  if (topics === undefined) return ZMQ_TOPICS;
-  if (!Array.isArray(topics) || topics.length === 0) {
-    throw new TypeError(
-      "Cannot create ZMQ client: topics must be a non-empty array",
-    );
-  }
-  const result: ZMQTopic[] = [];
-  for (const topic of topics) {
-    if (!(ZMQ_TOPICS as readonly unknown[]).includes(topic)) {
-      throw new TypeError(
-        `Cannot subscribe to ${JSON.stringify(topic)}: expected one of ${
-          ZMQ_TOPICS.join(", ")
-        }`,
-      );
-    }
-    if (!result.includes(topic)) result.push(topic);
-  }
-  return Object.freeze(result);
 }
