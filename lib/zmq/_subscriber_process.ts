@@ -64,6 +64,20 @@ function control(message: ControlMessage): void {
   write(encodeControl(message));
 }
 
+/** The connected endpoint; undefined while disconnected. */
+let connection: string | undefined;
+
+/**
+ * Reports the connection once. The monitor's event travels on its own socket
+ * and can come after the first message; a message proves the connection, so
+ * whichever comes first reports it.
+ */
+function connected(address: string): void {
+  if (connection !== undefined) return;
+  connection = address;
+  control({ type: "connect", address });
+}
+
 /** Receives one whole message; `wait` blocks on a Deno blocking thread. */
 async function receive(
   lib: LibZmq,
@@ -111,8 +125,9 @@ async function watchMonitor(
       true,
     );
     const address = text.decode(frames[1]);
-    if (event === ZMQ_EVENT_CONNECTED) control({ type: "connect", address });
-    if (event === ZMQ_EVENT_DISCONNECTED) {
+    if (event === ZMQ_EVENT_CONNECTED) connected(address);
+    if (event === ZMQ_EVENT_DISCONNECTED && connection !== undefined) {
+      connection = undefined;
       control({ type: "disconnect", address });
     }
   }
@@ -195,6 +210,7 @@ export async function runSubscriberProcess(
       // Wait for a message, then forward it with whatever else is already
       // queued (up to MAX_BATCH) in one write.
       let frames = await receive(lib, socket, msg, true);
+      connected(config.address);
       let length = 0;
       for (let count = 0; frames !== undefined;) {
         const size = messageRecordSize(frames);
