@@ -37,6 +37,14 @@ const SYMBOLS = {
   zmq_msg_more: { parameters: ["buffer"], result: "i32" },
   zmq_msg_close: { parameters: ["buffer"], result: "i32" },
   zmq_errno: { parameters: [], result: "i32" },
+  zmq_close: { parameters: ["pointer"], result: "i32" },
+  zmq_ctx_shutdown: { parameters: ["pointer"], result: "i32" },
+  zmq_ctx_term_wait: {
+    name: "zmq_ctx_term",
+    parameters: ["pointer"],
+    result: "i32",
+    nonblocking: true,
+  },
   zmq_strerror: { parameters: ["i32"], result: "pointer" },
 } as const satisfies Deno.ForeignLibraryInterface;
 
