@@ -337,69 +337,75 @@ Deno.test("EvrmoreZMQClient replaces a subscriber process that hangs", async () 
   assert.notEqual(t.client.stats.pid, pid);
 });
 
-Deno.test("EvrmoreZMQClient starts and stops 200 times without leaks, whatever the receive is doing", async () => {
-  const publisher = await bindPublisher();
-  const address = publisher.lastEndpoint!;
-  let sending = true;
-  let sequence = 0;
-  // A steady stream, so some stops land while messages are arriving.
-  const sender = (async () => {
-    while (sending) {
-      await publisher.send(["hashtx", HASH, seqFrame(sequence++)]);
-      await new Promise((resolve) => setTimeout(resolve, 1));
-    }
-  })();
-  try {
-    await withDeadline(
-      (async () => {
-        for (let i = 0; i < 200; i++) {
-          const client = new EvrmoreZMQClient({ address, topics: ["hashtx"] });
-          client.on("error", () => {});
-          switch (i % 4) {
-            case 0: { // stopped while the subscriber process starts
-              const started = client.start().catch((error) => error);
-              await client.stop();
-              const result = await started;
-              // Either it was up before the stop, or it says it was stopped.
-              assert.ok(
-                result === undefined ||
-                  (result instanceof ConnectionError &&
-                    /the client was stopped/.test(result.message)),
-                String(result),
-              );
-              break;
+for (const isolation of ["subprocess", "none"] as const) {
+  Deno.test(`EvrmoreZMQClient (isolation: "${isolation}") starts and stops 200 times without leaks, whatever the receive is doing`, async () => {
+    const publisher = await bindPublisher();
+    const address = publisher.lastEndpoint!;
+    let sending = true;
+    let sequence = 0;
+    // A steady stream, so some stops land while messages are arriving.
+    const sender = (async () => {
+      while (sending) {
+        await publisher.send(["hashtx", HASH, seqFrame(sequence++)]);
+        await new Promise((resolve) => setTimeout(resolve, 1));
+      }
+    })();
+    try {
+      await withDeadline(
+        (async () => {
+          for (let i = 0; i < 200; i++) {
+            const client = new EvrmoreZMQClient({
+              address,
+              topics: ["hashtx"],
+              isolation,
+            });
+            client.on("error", () => {});
+            switch (i % 4) {
+              case 0: { // stopped while the subscriber process starts
+                const started = client.start().catch((error) => error);
+                await client.stop();
+                const result = await started;
+                // Either it was up before the stop, or it says it was stopped.
+                assert.ok(
+                  result === undefined ||
+                    (result instanceof ConnectionError &&
+                      /the client was stopped/.test(result.message)),
+                  String(result),
+                );
+                break;
+              }
+              case 1: // stopped once connected
+                await client.start();
+                await client.stop();
+                break;
+              case 2: { // stopped right after a notification arrived
+                const got = nextEvent(client, "hashtx");
+                await client.start();
+                await got;
+                await client.stop();
+                break;
+              }
+              default: { // disposed with an iterator waiting
+                await client.start({ waitForConnection: false });
+                const pending = client[Symbol.asyncIterator]().next();
+                await client[Symbol.asyncDispose]();
+                await pending;
+              }
             }
-            case 1: // stopped once connected
-              await client.start();
-              await client.stop();
-              break;
-            case 2: { // stopped right after a notification arrived
-              const got = nextEvent(client, "hashtx");
-              await client.start();
-              await got;
-              await client.stop();
-              break;
-            }
-            default: { // disposed with an iterator waiting
-              await client.start({ waitForConnection: false });
-              const pending = client[Symbol.asyncIterator]().next();
-              await client[Symbol.asyncDispose]();
-              await pending;
-            }
+            assert.equal(client.closed, true);
+            assert.equal(client.stats.pid, undefined);
           }
-          assert.equal(client.closed, true);
-          assert.equal(client.stats.pid, undefined);
-        }
-      })(),
-      "200 start/stop cycles",
-      180_000,
-    );
-  } finally {
-    sending = false;
-    await sender;
-    publisher.close();
-  }
-});
+        })(),
+        "200 start/stop cycles",
+        180_000,
+      );
+    } finally {
+      sending = false;
+      await sender;
+      publisher.close();
+    }
+  });
+}
 
 Deno.test("EvrmoreZMQClient reports a subscriber process that cannot start", async () => {
   const exits = new EvrmoreZMQClient({
