@@ -84,16 +84,12 @@ interface ConnectWaiter {
  * By default the ZMQ socket lives in a subscriber process (`isolation:
  * "subprocess"`, needs `--allow-run`) that blocks in libzmq's receive and
  * forwards each message at once: no polling, and a crash, abort or hang in
- * native code cannot end this process. `isolation: "none"` keeps zeromq in
- * this process (needs `--allow-ffi`). Importing this module needs no
- * permission. A client is started
- * once; `stop()` (or `close()`, or `await using`) releases it for good (it
+ * native code cannot end this process. `isolation: "none"` keeps the socket
+ * in this process, with the same blocking receive (needs `--allow-ffi` and
+ * `--allow-read`). Importing this module needs no permission. A client is
+ * started once; `stop()` (or `close()`, or `await using`) releases it for good (it
  * emits no `"disconnect"` for that). zeromq reconnects to a restarted node on
  * its own; the client keeps its handlers and iterators across reconnects.
- *
- * With `isolation: "none"`, messages are read with non-blocking receives on
- * a short adaptive timer (at most 20 ms apart when idle), because zeromq's
- * own wakeups are unreliable under Deno's N-API layer.
  *
  * @example Print new blocks and transactions
  * ```ts
@@ -298,7 +294,8 @@ export class EvrmoreZMQClient
    * @throws {TimeoutError} When not connected within `timeout` ms.
    * @throws {ConnectionError} When the address is refused by zeromq, or the
    * client was stopped.
-   * @throws {EvrmoreError} When zeromq cannot be loaded (no `--allow-ffi`).
+   * @throws {EvrmoreError} When libzmq cannot be loaded (no `--allow-ffi`),
+   * or the subscriber process cannot start.
    */
   async start(options: EvrmoreZMQStartOptions = {}): Promise<void> {
     const timeout = options.timeout ?? DEFAULT_START_TIMEOUT;

@@ -3,8 +3,9 @@
  * `rawmessage`) as typed, decoded notifications, with gap, restart and
  * connection events.
  *
- * zeromq is loaded when a client starts: importing this module needs no
- * permission; starting a client needs `--allow-ffi`.
+ * libzmq is loaded when a client starts, by default in a subscriber process:
+ * importing this module needs no permission; starting a client needs
+ * `--allow-run` (or `--allow-ffi --allow-read` with `isolation: "none"`).
  *
  * @example
  * ```ts

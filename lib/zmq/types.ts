@@ -421,9 +421,9 @@ export interface EvrmoreZMQClientOptions {
    *   reports `"respawn"`, `"error"` and `"resync"` events. Needs
    *   `--allow-run` (and `--allow-ffi --allow-read` for the child, which it
    *   is given).
-   * - `"none"`: zeromq in this process, read with non-blocking receives on a
-   *   short timer (up to 20 ms of added latency when idle). Needs
-   *   `--allow-ffi`.
+   * - `"none"`: the socket in this process, with the same blocking receive
+   *   (no polling). A crash in native code ends this process. Needs
+   *   `--allow-ffi` and `--allow-read`.
    *
    * In a program built with `deno compile`, `"subprocess"` needs
    * `subscriberCommand`; without it the client falls back to `"none"` and
