@@ -37,24 +37,20 @@ export class InProcessTransport implements Transport {
     return undefined;
   }
 
-  open(): Promise<void> {
-    if (this.#closed) {
-      return Promise.reject(
-        new ConnectionError(
-          `Cannot start ZMQ client for ${this.#address}: the client was stopped`,
-        ),
+  async open(): Promise<void> {
+    try {
+      library ??= await openLibZmq();
+    } catch (cause) {
+      throw new EvrmoreError(
+        `Cannot start ZMQ client: cannot load zeromq's libzmq (it needs --allow-ffi and --allow-read): ${
+          errorMessage(cause)
+        }`,
+        { cause },
       );
     }
-    try {
-      library ??= openLibZmq();
-    } catch (cause) {
-      return Promise.reject(
-        new EvrmoreError(
-          `Cannot start ZMQ client: cannot load zeromq's libzmq (it needs --allow-ffi and --allow-read): ${
-            errorMessage(cause)
-          }`,
-          { cause },
-        ),
+    if (this.#closed) {
+      throw new ConnectionError(
+        `Cannot start ZMQ client for ${this.#address}: the client was stopped`,
       );
     }
     try {
@@ -78,17 +74,15 @@ export class InProcessTransport implements Transport {
         },
       );
     } catch (cause) {
-      return Promise.reject(
-        cause instanceof FfiSubscriberError && cause.code === "connect"
-          ? new ConnectionError(
-            `Cannot connect to ${this.#address}: ${cause.message}`,
-            { cause },
-          )
-          : new EvrmoreError(
-            `Cannot start ZMQ client: ${errorMessage(cause)}`,
-            { cause },
-          ),
-      );
+      throw cause instanceof FfiSubscriberError && cause.code === "connect"
+        ? new ConnectionError(
+          `Cannot connect to ${this.#address}: ${cause.message}`,
+          { cause },
+        )
+        : new EvrmoreError(
+          `Cannot start ZMQ client: ${errorMessage(cause)}`,
+          { cause },
+        );
     }
     this.#running = this.#subscriber.run().catch((cause) => {
       if (this.#closed) return;
@@ -99,7 +93,6 @@ export class InProcessTransport implements Transport {
         ),
       );
     });
-    return Promise.resolve();
   }
 
   async close(): Promise<void> {

@@ -70,11 +70,31 @@ export const ZMQ_EVENT_DISCONNECTED = 0x0200;
 /** Size of `zmq_msg_t`. */
 export const ZMQ_MSG_SIZE = 64;
 
-function candidates(): string[] {
+/** Where the zeromq package's main module is, as a `file:` URL, if found. */
+async function zeromqMain(): Promise<string | undefined> {
+  // Through the import map; from a copy without one (a published package run
+  // on its own), the npm package itself.
+  for (const specifier of ["zeromq", ["npm:zeromq", "6"].join("@")]) {
+    try {
+      let main = import.meta.resolve(specifier);
+      if (!main.startsWith("file:")) {
+        // Not installed yet: loading it installs it.
+        await import(specifier);
+        main = import.meta.resolve(specifier);
+      }
+      if (main.startsWith("file:")) return main;
+    } catch {
+      // Try the next one.
+    }
+  }
+  return undefined;
+}
+
+async function candidates(): Promise<string[]> {
   const paths: string[] = [];
   try {
-    const main = import.meta.resolve("zeromq");
-    if (main.startsWith("file:")) {
+    const main = await zeromqMain();
+    if (main !== undefined) {
       const arch = Deno.build.arch === "x86_64" ? "x64" : "arm64";
       const os = Deno.build.os === "windows" ? "win32" : Deno.build.os;
       const dir = new URL(`../build/${os}/${arch}/node/`, main);
@@ -92,7 +112,7 @@ function candidates(): string[] {
       }
     }
   } catch {
-    // Not resolvable here: only system libraries.
+    // Not readable here: only system libraries.
   }
   paths.push("libzmq.so.5", "libzmq.5.dylib", "libzmq.dll");
   return paths;
@@ -103,9 +123,9 @@ function candidates(): string[] {
  *
  * @throws {Error} When no candidate library loads.
  */
-export function openLibZmq(): LibZmq {
+export async function openLibZmq(): Promise<LibZmq> {
   const failures: string[] = [];
-  for (const path of candidates()) {
+  for (const path of await candidates()) {
     try {
       return Deno.dlopen(path, SYMBOLS).symbols;
     } catch (error) {

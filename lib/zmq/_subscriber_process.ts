@@ -77,7 +77,7 @@ export async function runSubscriberProcess(
   let subscriber: FfiSubscriber;
   try {
     subscriber = FfiSubscriber.open(
-      openLibZmq(),
+      await openLibZmq(),
       config.address,
       config.topics,
       {
