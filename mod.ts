@@ -167,8 +167,10 @@ export {
   EvrmoreZMQClient,
   type EvrmoreZMQClientOptions,
   type EvrmoreZMQStartOptions,
+  runZMQSubscriber,
   ZMQ_TOPICS,
   type ZMQAssetMessage,
+  type ZMQClientStats,
   type ZMQConnectionEvent,
   type ZMQEventMap,
   type ZMQEventName,
@@ -176,7 +178,9 @@ export {
   type ZMQHandler,
   type ZMQNotification,
   type ZMQOverflowEvent,
+  type ZMQRespawnEvent,
   type ZMQRestartEvent,
+  type ZMQResyncEvent,
   type ZMQTopic,
 } from "./lib/zmq/mod.ts";
 

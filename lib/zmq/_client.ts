@@ -6,28 +6,31 @@
  */
 
 import { ConnectionError, EvrmoreError, TimeoutError } from "../errors.ts";
-import { type Network, parseNetwork } from "../network.ts";
+import type { Network } from "../network.ts";
 import {
   type EvrmoreZMQClientOptions,
   type EvrmoreZMQStartOptions,
   ZMQ_TOPICS,
+  type ZMQClientStats,
   type ZMQEventMap,
   type ZMQEventName,
   type ZMQHandler,
   type ZMQNotification,
+  type ZMQRespawnEvent,
+  type ZMQResyncEvent,
   type ZMQTopic,
 } from "./types.ts";
 import { buildNotification, errorMessage, parseFrames } from "./_message.ts";
 import { SequenceTracker } from "./_sequence.ts";
 import { BoundedQueue } from "./_queue.ts";
+import type { Transport, TransportSink } from "./_transport.ts";
+import { InProcessTransport } from "./_inprocess.ts";
+import { runsUnderDenoCli, SubprocessTransport } from "./_subprocess.ts";
+import { resolveOptions } from "./_options.ts";
 
-const DEFAULT_HOST = "127.0.0.1";
-const DEFAULT_PORT = 28332;
-const DEFAULT_BUFFER_SIZE = 1024;
 const DEFAULT_START_TIMEOUT = 10_000;
-const MAX_RECEIVE_FAILURES = 10;
-const MAX_POLL_INTERVAL = 20;
-const MAX_BATCH = 256;
+/** After a connection, the longest wait for a notification before "resync". */
+const RESYNC_SETTLE_MS = 250;
 
 const EVENT_NAMES: ReadonlySet<string> = new Set<ZMQEventName>([
   ...ZMQ_TOPICS,
@@ -37,19 +40,10 @@ const EVENT_NAMES: ReadonlySet<string> = new Set<ZMQEventName>([
   "connect",
   "disconnect",
   "overflow",
+  "respawn",
+  "resync",
   "error",
 ]);
-
-/** The parts of zeromq's `Subscriber` this client uses. */
-interface SubscriberSocket {
-  readonly closed: boolean;
-  readonly readable: boolean;
-  readonly events: AsyncIterable<{ type: string; address?: string }>;
-  connect(address: string): void;
-  subscribe(...prefixes: string[]): void;
-  receive(): Promise<Uint8Array[]>;
-  close(): void;
-}
 
 type AnyHandler = (event: unknown) => void | Promise<void>;
 
@@ -77,21 +71,25 @@ interface ConnectWaiter {
  * (a topic's sequence skipped: notifications were lost), `"restart"` (a
  * topic's sequence went back: the node restarted; not a gap), `"connect"` /
  * `"disconnect"` (publisher connection made / lost; zeromq reconnects on its
- * own), `"overflow"` and `"error"`. A malformed message (wrong frame count,
+ * own), `"respawn"` (the subscriber process died or hung and was replaced),
+ * `"resync"` (notifications may be missing around now: at the first
+ * connection, after a reconnect or respawn, after a gap; reconcile state
+ * such as the mempool), `"overflow"` and `"error"`. {@linkcode stats} counts
+ * them. A malformed message (wrong frame count,
  * unknown topic, sequence frame not 4 bytes) is dropped with a `DecodeError`
  * `"error"` event; a body that cannot be decoded is delivered without its
  * decoded field, with `error` set, and reported as an `"error"` event. With no
  * `"error"` handler, errors are written with `console.error`.
  *
- * zeromq is a native addon loaded by `start()`: importing this module needs no
- * permission, starting the client needs `--allow-ffi`. A client is started
- * once; `stop()` (or `close()`, or `await using`) releases it for good (it
+ * By default the ZMQ socket lives in a subscriber process (`isolation:
+ * "subprocess"`, needs `--allow-run`) that blocks in libzmq's receive and
+ * forwards each message at once: no polling, and a crash, abort or hang in
+ * native code cannot end this process. `isolation: "none"` keeps the socket
+ * in this process, with the same blocking receive (needs `--allow-ffi` and
+ * `--allow-read`). Importing this module needs no permission. A client is
+ * started once; `stop()` (or `close()`, or `await using`) releases it for good (it
  * emits no `"disconnect"` for that). zeromq reconnects to a restarted node on
  * its own; the client keeps its handlers and iterators across reconnects.
- *
- * Messages are read with non-blocking receives on a short adaptive timer
- * (at most 20 ms apart when idle, back to back under load), because zeromq's
- * own wakeups are unreliable under Deno's N-API layer.
  *
  * @example Print new blocks and transactions
  * ```ts
@@ -115,18 +113,34 @@ export class EvrmoreZMQClient
   #decode: boolean;
   #network: Network;
   #bufferSize: number;
+  #isolation: "subprocess" | "none";
+  #hangTimeout: number;
+  #subscriberCommand: readonly string[] | undefined;
 
   #handlers = new Map<string, Set<AnyHandler>>();
   #queues = new Set<BoundedQueue<ZMQNotification>>();
   #sequences = new SequenceTracker<ZMQTopic>();
-  #socket: SubscriberSocket | undefined;
-  #loops: Promise<void>[] = [];
+  #transport: Transport | undefined;
   #opening: Promise<void> | undefined;
+  #pending: Transport | undefined;
   #stopping: Promise<void> | undefined;
   #closed = false;
   #connected = false;
   #connectWaiters = new Set<ConnectWaiter>();
-  #wake: (() => void) | undefined;
+  #everConnected = false;
+  #respawned = false;
+  #resync: ZMQResyncEvent["reason"] | undefined;
+  #resyncTimer: ReturnType<typeof setTimeout> | undefined;
+  #stats = {
+    received: 0,
+    gaps: 0,
+    missed: 0,
+    respawns: 0,
+    resyncs: 0,
+    connects: 0,
+    disconnects: 0,
+    errors: 0,
+  };
 
   /**
    * Creates a client; nothing happens on the network until `start()`.
@@ -150,27 +164,35 @@ export class EvrmoreZMQClient
    * @throws {RangeError} On a port or buffer size out of range.
    */
   constructor(options: EvrmoreZMQClientOptions = {}) {
-    if (typeof options !== "object" || options === null) {
-      throw new TypeError(
-        "Cannot create ZMQ client: options must be an object",
-      );
-    }
-    this.#address = resolveAddress(options);
-    this.#topics = resolveTopics(options.topics);
-    if (options.decode !== undefined && typeof options.decode !== "boolean") {
-      throw new TypeError(
-        "Cannot create ZMQ client: decode must be a boolean",
-      );
-    }
-    this.#decode = options.decode ?? true;
-    this.#network = parseNetwork(options.network ?? "main");
-    const bufferSize = options.bufferSize ?? DEFAULT_BUFFER_SIZE;
-    if (!Number.isSafeInteger(bufferSize) || bufferSize < 1) {
-      throw new RangeError(
-        `Cannot create ZMQ client: bufferSize ${bufferSize} must be a positive integer`,
-      );
-    }
-    this.#bufferSize = bufferSize;
+    const resolved = resolveOptions(options);
+    this.#address = resolved.address;
+    this.#topics = resolved.topics;
+    this.#decode = resolved.decode;
+    this.#network = resolved.network;
+    this.#bufferSize = resolved.bufferSize;
+    this.#isolation = resolved.isolation;
+    this.#hangTimeout = resolved.hangTimeout;
+    this.#subscriberCommand = resolved.subscriberCommand;
+  }
+
+  /**
+   * Counters for metrics, and where the socket lives (after `start()`, the
+   * isolation actually used).
+   *
+   * @example
+   * ```ts
+   * import { EvrmoreZMQClient } from "@evrmore/rpc";
+   *
+   * const zmq = new EvrmoreZMQClient({ isolation: "none" });
+   * console.log(zmq.stats.isolation, zmq.stats.gaps); // "none" 0
+   * ```
+   */
+  get stats(): ZMQClientStats {
+    return {
+      isolation: this.#isolation,
+      pid: this.#transport?.pid,
+      ...this.#stats,
+    };
   }
 
   /**
@@ -272,7 +294,8 @@ export class EvrmoreZMQClient
    * @throws {TimeoutError} When not connected within `timeout` ms.
    * @throws {ConnectionError} When the address is refused by zeromq, or the
    * client was stopped.
-   * @throws {EvrmoreError} When zeromq cannot be loaded (no `--allow-ffi`).
+   * @throws {EvrmoreError} When libzmq cannot be loaded (no `--allow-ffi`),
+   * or the subscriber process cannot start.
    */
   async start(options: EvrmoreZMQStartOptions = {}): Promise<void> {
     const timeout = options.timeout ?? DEFAULT_START_TIMEOUT;
@@ -287,7 +310,7 @@ export class EvrmoreZMQClient
         `Cannot start ZMQ client for ${this.#address}: the client was stopped`,
       );
     }
-    if (this.#socket === undefined) {
+    if (this.#transport === undefined) {
       this.#opening ??= this.#open().finally(() => {
         this.#opening = undefined;
       });
@@ -378,7 +401,8 @@ export class EvrmoreZMQClient
    * ```
    *
    * @param event A topic, or `"notification"`, `"gap"`, `"restart"`,
-   * `"connect"`, `"disconnect"`, `"overflow"`, `"error"`.
+   * `"connect"`, `"disconnect"`, `"respawn"`, `"resync"`, `"overflow"`,
+   * `"error"`.
    * @param handler Called with the event's value.
    * @returns A function that removes the handler.
    * @throws {TypeError} On an unknown event name or a non-function handler.
@@ -475,42 +499,139 @@ export class EvrmoreZMQClient
   }
 
   async #open(): Promise<void> {
-    let zmq: typeof import("zeromq");
-    try {
-      zmq = await import("zeromq");
-    } catch (cause) {
-      throw new EvrmoreError(
-        `Cannot start ZMQ client: cannot load zeromq (it needs --allow-ffi): ${
-          errorMessage(cause)
-        }`,
-        { cause },
+    if (
+      this.#isolation === "subprocess" &&
+      this.#subscriberCommand === undefined && !runsUnderDenoCli()
+    ) {
+      this.#isolation = "none";
+      this.#reportError(
+        new EvrmoreError(
+          "Cannot isolate the ZMQ subscriber: this program is not run by the deno CLI (deno compile?) and no subscriberCommand was given; zeromq runs in this process",
+        ),
       );
     }
+    let sink = this.#sink();
+    let transport: Transport = this.#isolation === "subprocess"
+      ? new SubprocessTransport({
+        address: this.#address,
+        topics: this.#topics,
+        hangTimeout: this.#hangTimeout,
+        command: this.#subscriberCommand,
+      }, sink)
+      : new InProcessTransport(this.#address, this.#topics, sink);
+    this.#sequences.clear();
+    sink.current = transport;
+    this.#pending = transport;
+    try {
+      await transport.open();
+    } catch (error) {
+      if (this.#closed) {
+        throw new ConnectionError(
+          `Cannot start ZMQ client for ${this.#address}: the client was stopped`,
+          { cause: error },
+        );
+      }
+      // No --allow-run: keep working, in this process, and say so.
+      if (
+        !(isPermissionError(error) && this.#subscriberCommand === undefined)
+      ) {
+        throw error;
+      }
+      this.#isolation = "none";
+      this.#reportError(
+        new EvrmoreError(
+          `Cannot isolate the ZMQ subscriber in a process (it needs --allow-run); zeromq runs in this process: ${
+            errorMessage(error)
+          }`,
+          { cause: error },
+        ),
+      );
+      sink = this.#sink();
+      transport = new InProcessTransport(this.#address, this.#topics, sink);
+      sink.current = transport;
+      this.#pending = transport;
+      await transport.open();
+    } finally {
+      this.#pending = undefined;
+    }
     if (this.#closed) {
+      await transport.close();
       throw new ConnectionError(
         `Cannot start ZMQ client for ${this.#address}: the client was stopped`,
       );
     }
-    const socket = new zmq.Subscriber({
-      linger: 0,
-      receiveTimeout: 0,
-    }) as unknown as SubscriberSocket;
-    this.#sequences.clear();
-    // Watch events before connecting, so the first "connect" is not missed.
-    this.#loops.push(this.#watchEvents(socket));
-    try {
-      socket.connect(this.#address);
-    } catch (cause) {
-      socket.close();
-      await Promise.allSettled(this.#loops.splice(0));
-      throw new ConnectionError(
-        `Cannot connect to ${this.#address}: ${errorMessage(cause)}`,
-        { cause },
-      );
-    }
-    socket.subscribe(...this.#topics);
-    this.#socket = socket;
-    this.#loops.push(this.#receive(socket));
+    this.#transport = transport;
+  }
+
+  /** Where the transport reports; ignores a transport no longer current. */
+  #sink(): TransportSink & { current: Transport | undefined } {
+    const sink = {
+      current: undefined as Transport | undefined,
+      frames: (frames: Uint8Array[]) => {
+        if (!live()) return;
+        try {
+          this.#dispatch(frames);
+        } catch (error) {
+          // Never expected: dispatch catches what it calls. Keep the stream.
+          this.#reportError(error);
+        }
+      },
+      connected: (address: string) => {
+        if (live()) this.#onConnect(address);
+      },
+      disconnected: (address: string) => {
+        if (!live()) return;
+        this.#connected = false;
+        this.#stats.disconnects++;
+        if (this.#resyncTimer !== undefined) clearTimeout(this.#resyncTimer);
+        this.#resyncTimer = undefined;
+        this.#emit("disconnect", { address });
+      },
+      error: (error: Error) => {
+        if (live()) this.#reportError(error);
+      },
+      respawned: (event: ZMQRespawnEvent) => {
+        if (!live()) return;
+        this.#stats.respawns++;
+        this.#respawned = true;
+        this.#emit("respawn", event);
+        this.#reportError(new ConnectionError(event.message));
+      },
+    };
+    const live = () =>
+      !this.#closed &&
+      (this.#transport === sink.current || this.#transport === undefined);
+    return sink;
+  }
+
+  #onConnect(address: string): void {
+    this.#connected = true;
+    this.#stats.connects++;
+    for (const waiter of [...this.#connectWaiters]) waiter.resolve();
+    this.#resync = !this.#everConnected
+      ? "start"
+      : this.#respawned
+      ? "respawn"
+      : "reconnect";
+    this.#everConnected = true;
+    this.#respawned = false;
+    if (this.#resyncTimer !== undefined) clearTimeout(this.#resyncTimer);
+    this.#resyncTimer = setTimeout(() => {
+      this.#resyncTimer = undefined;
+      this.#flushResync();
+    }, RESYNC_SETTLE_MS);
+    this.#emit("connect", { address });
+  }
+
+  /** Emits the "resync" waiting for the subscription to be in effect. */
+  #flushResync(): void {
+    const reason = this.#resync;
+    if (reason === undefined) return;
+    this.#resync = undefined;
+    if (this.#resyncTimer !== undefined) clearTimeout(this.#resyncTimer);
+    this.#resyncTimer = undefined;
+    this.#stats.resyncs++;
+    this.#emit("resync", { reason, topics: this.#topics });
   }
 
   #waitConnected(timeout: number, signal?: AbortSignal): Promise<void> {
@@ -553,98 +674,6 @@ export class EvrmoreZMQClient
     });
   }
 
-  async #watchEvents(socket: SubscriberSocket): Promise<void> {
-    try {
-      for await (const event of socket.events) {
-        if (event.type === "connect") {
-          this.#connected = true;
-          for (const waiter of [...this.#connectWaiters]) waiter.resolve();
-          this.#emit("connect", { address: event.address ?? this.#address });
-        } else if (event.type === "disconnect") {
-          this.#connected = false;
-          this.#emit("disconnect", {
-            address: event.address ?? this.#address,
-          });
-        }
-      }
-    } catch (cause) {
-      if (!socket.closed) {
-        this.#reportError(
-          new ConnectionError(
-            `Cannot watch the ZMQ connection to ${this.#address}: ${
-              errorMessage(cause)
-            }`,
-            { cause },
-          ),
-        );
-      }
-    }
-  }
-
-  /*
-   * Reads with non-blocking receives on a short adaptive timer instead of
-   * zeromq's own poller: under Deno's N-API event loop, zeromq's
-   * edge-triggered wakeups get lost after a reconnect (a pending receive()
-   * then never resolves although messages are queued). Polling `readable`
-   * (a zmq_getsockopt(ZMQ_EVENTS) call) is cheap and always sees them.
-   * Latency when idle is at most MAX_POLL_INTERVAL ms.
-   */
-  async #receive(socket: SubscriberSocket): Promise<void> {
-    let idlePolls = 0;
-    let failures = 0;
-    while (!socket.closed) {
-      let batch = 0;
-      while (batch < MAX_BATCH && !socket.closed && socket.readable) {
-        let frames: Uint8Array[];
-        try {
-          frames = await socket.receive();
-          failures = 0;
-        } catch (cause) {
-          if (
-            socket.closed || (cause as { code?: unknown }).code === "EAGAIN"
-          ) {
-            break;
-          }
-          this.#reportError(
-            new ConnectionError(
-              `Cannot receive from ${this.#address}: ${errorMessage(cause)}`,
-              { cause },
-            ),
-          );
-          if (++failures >= MAX_RECEIVE_FAILURES) return;
-          break;
-        }
-        batch++;
-        try {
-          this.#dispatch(frames);
-        } catch (error) {
-          // Never expected: dispatch catches what it calls. Keep the stream.
-          this.#reportError(error);
-        }
-      }
-      if (socket.closed) break;
-      if (batch > 0) idlePolls = 0;
-      const delay = batch === MAX_BATCH
-        ? 0
-        : Math.min(MAX_POLL_INTERVAL, 2 ** Math.min(idlePolls++, 5));
-      await this.#sleep(delay);
-    }
-  }
-
-  #sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.#wake = undefined;
-        resolve();
-      }, ms);
-      this.#wake = () => {
-        clearTimeout(timer);
-        this.#wake = undefined;
-        resolve();
-      };
-    });
-  }
-
   #dispatch(frames: Uint8Array[]): void {
     const receivedAt = Date.now();
     let parsed;
@@ -654,29 +683,19 @@ export class EvrmoreZMQClient
       this.#reportError(error);
       return;
     }
+    // A notification shows the subscription is in effect.
+    if (this.#resync !== undefined) this.#flushResync();
     const { topic, sequence } = parsed;
     const check = this.#sequences.check(topic, sequence);
     if (check.kind === "gap") {
-      this.#emit("gap", {
-        topic,
-        expected: check.expected,
-        received: sequence,
-        missed: check.missed,
-      });
+      this.#gap(topic, check.expected, sequence, check.missed);
     } else if (check.kind === "restart") {
       this.#emit("restart", {
         topic,
         previous: check.previous,
         received: sequence,
       });
-      if (check.missed > 0) {
-        this.#emit("gap", {
-          topic,
-          expected: 0,
-          received: sequence,
-          missed: check.missed,
-        });
-      }
+      if (check.missed > 0) this.#gap(topic, 0, sequence, check.missed);
     }
     const notification = buildNotification(parsed, {
       decode: this.#decode,
@@ -684,9 +703,23 @@ export class EvrmoreZMQClient
       receivedAt,
     });
     if (notification.error !== undefined) this.#reportError(notification.error);
+    this.#stats.received++;
     this.#emit(topic, notification);
     this.#emit("notification", notification);
     for (const queue of this.#queues) queue.push(notification);
+  }
+
+  #gap(
+    topic: ZMQTopic,
+    expected: number,
+    received: number,
+    missed: number,
+  ): void {
+    this.#stats.gaps++;
+    this.#stats.missed += missed;
+    this.#emit("gap", { topic, expected, received, missed });
+    this.#stats.resyncs++;
+    this.#emit("resync", { reason: "gap", topics: [topic] });
   }
 
   #emit<K extends ZMQEventName>(event: K, value: ZMQEventMap[K]): void {
@@ -729,6 +762,7 @@ export class EvrmoreZMQClient
       : new EvrmoreError(`Cannot handle ZMQ message: ${String(error)}`, {
         cause: error,
       });
+    this.#stats.errors++;
     const set = this.#handlers.get("error");
     if (set === undefined || set.size === 0) {
       console.error("EvrmoreZMQClient:", value);
@@ -738,13 +772,15 @@ export class EvrmoreZMQClient
   }
 
   async #release(): Promise<void> {
+    // Stopping while the socket is being set up: cut that short.
+    if (this.#closed) this.#pending?.close();
     await this.#opening?.catch(() => {});
-    const socket = this.#socket;
-    this.#socket = undefined;
+    const transport = this.#transport;
+    this.#transport = undefined;
     this.#connected = false;
-    socket?.close();
-    this.#wake?.();
-    await Promise.allSettled(this.#loops.splice(0));
+    if (this.#resyncTimer !== undefined) clearTimeout(this.#resyncTimer);
+    this.#resyncTimer = undefined;
+    await transport?.close();
   }
 
   async #shutdown(): Promise<void> {
@@ -763,6 +799,13 @@ export class EvrmoreZMQClient
   }
 }
 
+/** Whether starting the subscriber process failed for want of permission. */
+function isPermissionError(error: unknown): boolean {
+  const cause = (error as { cause?: unknown })?.cause;
+  return cause instanceof Deno.errors.NotCapable ||
+    cause instanceof Deno.errors.PermissionDenied;
+}
+
 function checkEventName(event: unknown): asserts event is ZMQEventName {
   if (typeof event !== "string" || !EVENT_NAMES.has(event)) {
     throw new TypeError(
@@ -771,64 +814,4 @@ function checkEventName(event: unknown): asserts event is ZMQEventName {
       }`,
     );
   }
-}
-
-function resolveAddress(options: EvrmoreZMQClientOptions): string {
-  const { address, host, port } = options;
-  if (address !== undefined) {
-    if (host !== undefined || port !== undefined) {
-      throw new TypeError(
-        "Cannot create ZMQ client: give either address or host/port, not both",
-      );
-    }
-    if (
-      typeof address !== "string" || !/^[a-z][a-z0-9+.-]*:\/\/.+/i.test(address)
-    ) {
-      throw new TypeError(
-        `Cannot create ZMQ client: address ${
-          JSON.stringify(address)
-        } is not an endpoint like "tcp://127.0.0.1:28332"`,
-      );
-    }
-    return address;
-  }
-  if (host !== undefined && (typeof host !== "string" || host === "")) {
-    throw new TypeError(
-      "Cannot create ZMQ client: host must be a non-empty string",
-    );
-  }
-  const portNumber = port ?? DEFAULT_PORT;
-  if (!Number.isInteger(portNumber) || portNumber < 1 || portNumber > 65535) {
-    throw new RangeError(
-      `Cannot create ZMQ client: port ${portNumber} is not from 1 to 65535`,
-    );
-  }
-  const hostName = host ?? DEFAULT_HOST;
-  const bracketed = hostName.includes(":") && !hostName.startsWith("[")
-    ? `[${hostName}]`
-    : hostName;
-  return `tcp://${bracketed}:${portNumber}`;
-}
-
-function resolveTopics(
-  topics: readonly ZMQTopic[] | undefined,
-): readonly ZMQTopic[] {
-  if (topics === undefined) return ZMQ_TOPICS;
-  if (!Array.isArray(topics) || topics.length === 0) {
-    throw new TypeError(
-      "Cannot create ZMQ client: topics must be a non-empty array",
-    );
-  }
-  const result: ZMQTopic[] = [];
-  for (const topic of topics) {
-    if (!(ZMQ_TOPICS as readonly unknown[]).includes(topic)) {
-      throw new TypeError(
-        `Cannot subscribe to ${JSON.stringify(topic)}: expected one of ${
-          ZMQ_TOPICS.join(", ")
-        }`,
-      );
-    }
-    if (!result.includes(topic)) result.push(topic);
-  }
-  return Object.freeze(result);
 }

@@ -3,8 +3,9 @@
  * `rawmessage`) as typed, decoded notifications, with gap, restart and
  * connection events.
  *
- * zeromq is loaded when a client starts: importing this module needs no
- * permission; starting a client needs `--allow-ffi`.
+ * libzmq is loaded when a client starts, by default in a subscriber process:
+ * importing this module needs no permission; starting a client needs
+ * `--allow-run` (or `--allow-ffi --allow-read` with `isolation: "none"`).
  *
  * @example
  * ```ts
@@ -22,11 +23,13 @@
  */
 
 export { EvrmoreZMQClient } from "./_client.ts";
+export { runZMQSubscriber } from "./_subscriber_process.ts";
 export {
   type EvrmoreZMQClientOptions,
   type EvrmoreZMQStartOptions,
   ZMQ_TOPICS,
   type ZMQAssetMessage,
+  type ZMQClientStats,
   type ZMQConnectionEvent,
   type ZMQEventMap,
   type ZMQEventName,
@@ -34,7 +37,9 @@ export {
   type ZMQHandler,
   type ZMQNotification,
   type ZMQOverflowEvent,
+  type ZMQRespawnEvent,
   type ZMQRestartEvent,
+  type ZMQResyncEvent,
   type ZMQTopic,
 } from "./types.ts";
 // Types the ZMQ types refer to (also exported by the package root).

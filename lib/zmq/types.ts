@@ -199,6 +199,106 @@ export interface ZMQOverflowEvent {
 }
 
 /**
+ * Reported when the subscriber process (`isolation: "subprocess"`) crashed,
+ * exited or stopped answering, and a new one is being started. Notifications
+ * published meanwhile are lost: a `"resync"` event with reason `"respawn"`
+ * follows once the new subscriber is connected, and `"gap"` events follow
+ * when the sequence numbers show what was missed.
+ *
+ * @example
+ * ```ts
+ * import type { ZMQRespawnEvent } from "@evrmore/rpc";
+ *
+ * const event: ZMQRespawnEvent = {
+ *   reason: "crash",
+ *   code: null,
+ *   signal: "SIGSEGV",
+ *   respawns: 1,
+ *   message: "The ZMQ subscriber process was killed by SIGSEGV; starting a new one",
+ * };
+ * console.log(event.reason); // "crash"
+ * ```
+ */
+export interface ZMQRespawnEvent {
+  /**
+   * `"crash"`: killed by a signal (segfault, abort...); `"exit"`: exited on
+   * its own; `"hang"`: silent for longer than `hangTimeout`, killed.
+   */
+  reason: "crash" | "exit" | "hang";
+  /** The exit code, or `null` when killed by a signal. */
+  code: number | null;
+  /** The signal that ended it (`"SIGSEGV"`, `"SIGABRT"`, `"SIGKILL"`...), or `null`. */
+  signal: string | null;
+  /** How many times a subscriber process was replaced so far (this one included). */
+  respawns: number;
+  /** A sentence for logs. */
+  message: string;
+}
+
+/**
+ * Tells that notifications may be missing around now, so a consumer that
+ * keeps state from them should reconcile: the mempool against
+ * `getrawmempool`, blocks against the chain tip. Emitted:
+ * - `"start"`: the first connection; what the node published before the
+ *   subscription took effect was never seen (ZMQ's slow joiner);
+ * - `"reconnect"`: the connection to the publisher came back;
+ * - `"respawn"`: a new subscriber process is connected after a crash or hang;
+ * - `"gap"`: a topic's sequence skipped (a `"gap"` event came just before).
+ *
+ * For the first three, the event comes once the subscription is known to be
+ * in effect: at the first notification after the connection, or 250 ms after
+ * it when nothing was published; reconciling then misses nothing.
+ *
+ * @example
+ * ```ts
+ * import type { ZMQResyncEvent } from "@evrmore/rpc";
+ *
+ * const event: ZMQResyncEvent = { reason: "gap", topics: ["rawtx"] };
+ * if (event.topics.includes("rawtx")) console.log("reconcile the mempool");
+ * ```
+ */
+export interface ZMQResyncEvent {
+  /** Why. */
+  reason: "start" | "reconnect" | "respawn" | "gap";
+  /** The topics that may have lost notifications. */
+  topics: readonly ZMQTopic[];
+}
+
+/**
+ * Counters of an `EvrmoreZMQClient`, for metrics.
+ *
+ * @example
+ * ```ts
+ * import { EvrmoreZMQClient } from "@evrmore/rpc";
+ *
+ * const stats = new EvrmoreZMQClient().stats;
+ * console.log(stats.isolation, stats.received, stats.respawns); // "subprocess" 0 0
+ * ```
+ */
+export interface ZMQClientStats {
+  /** Where the socket lives. */
+  isolation: "subprocess" | "none";
+  /** The subscriber process id, when one runs. */
+  pid: number | undefined;
+  /** Notifications delivered. */
+  received: number;
+  /** `"gap"` events. */
+  gaps: number;
+  /** Notifications reported missing by those gaps. */
+  missed: number;
+  /** `"respawn"` events: subscriber processes replaced. */
+  respawns: number;
+  /** `"resync"` events. */
+  resyncs: number;
+  /** `"connect"` events. */
+  connects: number;
+  /** `"disconnect"` events. */
+  disconnects: number;
+  /** `"error"` events (including those written to the console). */
+  errors: number;
+}
+
+/**
  * The events of `EvrmoreZMQClient` and what their handlers receive.
  *
  * @example
@@ -232,10 +332,16 @@ export interface ZMQEventMap {
   disconnect: ZMQConnectionEvent;
   /** An async iterator dropped its oldest notification. */
   overflow: ZMQOverflowEvent;
+  /** The subscriber process died or hung; a new one is being started. */
+  respawn: ZMQRespawnEvent;
+  /** Notifications may be missing: reconcile (see {@linkcode ZMQResyncEvent}). */
+  resync: ZMQResyncEvent;
   /**
    * Something went wrong but the stream goes on: a `DecodeError` for a
    * malformed message or an undecodable body, an `EvrmoreError` (with the
-   * thrown value as `cause`) for a handler that threw or rejected.
+   * thrown value as `cause`) for a handler that threw or rejected, a
+   * `ConnectionError` when the subscriber process died or hung (with a
+   * `"respawn"` event).
    */
   error: Error;
 }
@@ -307,6 +413,36 @@ export interface EvrmoreZMQClientOptions {
    * oldest one and reports an `"overflow"` event (default 1024).
    */
   bufferSize?: number;
+  /**
+   * Where the ZMQ socket lives (default `"subprocess"`):
+   * - `"subprocess"`: in a subscriber process that blocks in libzmq's receive
+   *   and forwards each message at once. A crash, abort or hang in native
+   *   code there cannot end this process: the client starts a new one and
+   *   reports `"respawn"`, `"error"` and `"resync"` events. Needs
+   *   `--allow-run` (and `--allow-ffi --allow-read` for the child, which it
+   *   is given).
+   * - `"none"`: the socket in this process, with the same blocking receive
+   *   (no polling). A crash in native code ends this process. Needs
+   *   `--allow-ffi` and `--allow-read`.
+   *
+   * In a program built with `deno compile`, `"subprocess"` needs
+   * `subscriberCommand`; without it the client falls back to `"none"` and
+   * reports an `"error"` event.
+   */
+  isolation?: "subprocess" | "none";
+  /**
+   * A subscriber process silent for this long (ms; it sends a heartbeat four
+   * times per period) is killed and replaced (default 10000).
+   */
+  hangTimeout?: number;
+  /**
+   * The command (argv) that starts the subscriber process; its configuration
+   * (JSON) is appended as the last argument. Default: this Deno running
+   * `lib/zmq/_subscriber_process.ts`. A compiled program can re-execute
+   * itself: `[Deno.execPath(), "--zmq-subscriber"]`, with its entry point
+   * calling `runZMQSubscriber(Deno.args[1]!)` when it sees that flag.
+   */
+  subscriberCommand?: readonly string[];
 }
 
 /**
