@@ -12,6 +12,7 @@
 
 import { EvrmoreError } from "../errors.ts";
 import type { DecodedTransaction } from "../encoding/types.ts";
+import { decodeTransaction } from "../encoding/_decode.ts";
 import type { ZMQNotification, ZMQTopic } from "../zmq/types.ts";
 import type { Network } from "../network.ts";
 import { BlockContinuity, type ReplayPlan } from "./_continuity.ts";
@@ -63,6 +64,9 @@ export interface FeedHost {
   report(error: unknown): void;
 }
 
+/** Most transactions fetched to reconcile the mempool after a resync. */
+const MAX_RECONCILE = 5000;
+
 /** Settings of the {@linkcode ChainFeed}. */
 export interface FeedSettings {
   mempoolInterval: number;
@@ -93,6 +97,8 @@ export class ChainFeed {
   #lastMempool: MempoolData | undefined;
   #lastBlock: BlockData | null = null;
   #zmqState: "connected" | "disconnected" | "unknown" = "unknown";
+  #reconciling = false;
+  #reconcileAgain = false;
 
   constructor(
     clients: { rpc: WebSocketServerRpc; zmq: WebSocketServerZmq },
@@ -176,7 +182,7 @@ export class ChainFeed {
       const result = await this.#rpc.call(
         "getblock",
         [notification.hex, 1],
-        { signal: this.#abort.signal },
+        { signal: this.#abort.signal, priority: "high" },
       );
       data = blockDataFromRpc(result);
       if (data === undefined) {
@@ -250,6 +256,9 @@ export class ChainFeed {
     }));
     add(zmq.on("restart", (restart) => {
       if (isBlockTopic(restart?.topic)) this.#scheduleSync();
+    }));
+    add(zmq.on("resync", (event) => {
+      if (event?.topics?.includes("rawtx")) this.#scheduleReconcile();
     }));
     add(zmq.on("connect", () => {
       this.#zmqState = "connected";
@@ -341,14 +350,11 @@ export class ChainFeed {
     const { maxBackfill, maxReplay } = this.#settings;
     return new BlockContinuity({
       call: (method, params) =>
-        this.#rpc.call(method, params, { signal: this.#abort.signal }),
-      network: () => {
-        const network = (this.#zmq as { network?: unknown }).network;
-        return network === "main" || network === "test" ||
-            network === "regtest"
-          ? network satisfies Network
-          : undefined;
-      },
+        this.#rpc.call(method, params, {
+          signal: this.#abort.signal,
+          priority: "high",
+        }),
+      network: () => this.#network(),
       announce: async (notification) => {
         const hash = notification.block?.hash ?? notification.hex;
         this.#clearPending(hash);
@@ -380,6 +386,82 @@ export class ChainFeed {
   #scheduleSync(): void {
     if (this.#abort.signal.aborted || !this.#running) return;
     this.#host.track(this.#continuity.scheduleSync());
+  }
+
+  // -------------------------------------------------------------------------
+  // Mempool reconciliation: what ZMQ may have missed (slow joiner, restarts)
+
+  /** Reconciles once, soon; one at a time (a request meanwhile runs after). */
+  #scheduleReconcile(): void {
+    if (this.#abort.signal.aborted || !this.#running) return;
+    if (this.#reconciling) {
+      this.#reconcileAgain = true;
+      return;
+    }
+    this.#reconciling = true;
+    this.#host.track(
+      this.#reconcile().finally(() => {
+        this.#reconciling = false;
+        if (this.#reconcileAgain) {
+          this.#reconcileAgain = false;
+          this.#scheduleReconcile();
+        }
+      }),
+    );
+  }
+
+  /**
+   * Compares the node's mempool (`getrawmempool`) with the transactions
+   * announced, and announces the missing ones (`getrawtransaction`,
+   * decoded locally), each once.
+   */
+  async #reconcile(): Promise<void> {
+    const options = { signal: this.#abort.signal, priority: "high" } as const;
+    let txids: unknown;
+    try {
+      txids = await this.#rpc.call("getrawmempool", [], options);
+    } catch (cause) {
+      if (!this.#abort.signal.aborted) this.#host.report(cause);
+      return;
+    }
+    if (!Array.isArray(txids)) return;
+    const missing = txids.filter((txid): txid is string =>
+      typeof txid === "string" && !this.#seenTxs.has(txid)
+    ).slice(0, MAX_RECONCILE);
+    const network = this.#network() ?? "main";
+    for (const txid of missing) {
+      if (this.#abort.signal.aborted) return;
+      let hex: unknown;
+      try {
+        hex = await this.#rpc.call("getrawtransaction", [txid, 0], options);
+      } catch {
+        continue; // Mined or evicted meanwhile: the block covers it.
+      }
+      if (typeof hex !== "string" || !this.#markTx(txid)) continue;
+      let transaction;
+      try {
+        transaction = decodeTransaction(hex, { network });
+      } catch (cause) {
+        this.#host.report(cause);
+        continue;
+      }
+      await this.#host.handleTransaction({
+        topic: "rawtx",
+        body: hexToBytes(hex),
+        hex,
+        sequence: -1,
+        receivedAt: Date.now(),
+        transaction,
+      });
+    }
+    if (missing.length > 0) this.#scheduleMempool();
+  }
+
+  #network(): Network | undefined {
+    const network = (this.#zmq as { network?: unknown }).network;
+    return network === "main" || network === "test" || network === "regtest"
+      ? network
+      : undefined;
   }
 
   // -------------------------------------------------------------------------
@@ -415,6 +497,7 @@ export class ChainFeed {
     try {
       const info = await this.#rpc.getmempoolinfo({
         signal: this.#abort.signal,
+        priority: "high",
       });
       if (this.#abort.signal.aborted) return;
       const data = mempoolData(info);

@@ -50,6 +50,12 @@ export interface WebSocketBroadcastMatch {
 export interface WebSocketServerCallOptions {
   /** Aborted when the server stops. */
   signal?: AbortSignal;
+  /**
+   * `"high"` for the server's own calls (blocks, backfill, mempool), so
+   * that they never wait behind client commands in `EvrmoreRPCClient`'s
+   * queue; client commands go `"normal"`.
+   */
+  priority?: "high" | "normal";
 }
 
 /**
@@ -102,6 +108,13 @@ export interface WebSocketServerZmqEvents {
   gap: ZMQGapEvent;
   /** The publisher restarted (on a block topic: the server catches up from RPC). */
   restart: ZMQRestartEvent;
+  /**
+   * Notifications may have been missed (the subscriber connected,
+   * reconnected or was restarted, or a gap): on `rawtx`, the server
+   * reconciles the mempool with `getrawmempool` and announces what it
+   * missed, each once.
+   */
+  resync: { reason: string; topics: readonly string[] };
   /** Connected to the node's publisher. */
   connect: unknown;
   /** The connection to the publisher was lost. */
