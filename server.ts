@@ -21,9 +21,14 @@ import {
   EvrmoreRPCClient,
   type EvrmoreRPCClientOptions,
 } from "./lib/rpc/mod.ts";
-import { EvrmoreZMQClient } from "./lib/zmq/mod.ts";
+import { EvrmoreZMQClient, runZMQSubscriber } from "./lib/zmq/mod.ts";
 import { EvrmoreWebSocketServer } from "./lib/websocket/mod.ts";
 import { EvrmoreDevnet } from "./lib/devnet/mod.ts";
+import {
+  type NatsSettings,
+  startGateway,
+  startIngest,
+} from "./lib/server/_nats_roles.ts";
 import type { Network } from "./lib/network.ts";
 import {
   parseArgsOptions,
@@ -31,6 +36,16 @@ import {
   Settings,
   usage,
 } from "./lib/server/_flags.ts";
+
+/**
+ * Whether this is a `deno compile`d program (not run by the deno CLI): it
+ * starts its ZMQ subscriber process by running itself again.
+ */
+const COMPILED = !/^deno(\.exe)?$/i.test(
+  Deno.execPath().split(/[\\/]/).pop() ?? "",
+);
+const SUBSCRIBER_FLAG = "--zmq-subscriber";
+const SUBSCRIBER_COMMAND = [Deno.execPath(), SUBSCRIBER_FLAG];
 
 /** The package version printed by `--version`. */
 export const VERSION: string = denoJson.version;
@@ -124,7 +139,64 @@ export async function main(
   if (options.signal?.aborted) stop.abort();
 
   const cleanups: Array<() => Promise<void>> = [];
+  const report = (cause: Error) => error(`NATS: ${cause.message}`);
+  const natsUrl = settings.get<string>("nats");
+  const role = settings.get<"ingest" | "gateway" | "both">("role") ?? "both";
+  const portGiven = parsed.values.port !== undefined ||
+    (options.env ?? readEnv)("EVR_WS_PORT") !== undefined;
+  const maxAge = settings.get<number>("nats-max-age");
+  const maxBytes = settings.get<number>("nats-max-bytes");
+  const natsStream = settings.get<string>("nats-stream");
+  const nats: NatsSettings | undefined = natsUrl === undefined ? undefined : {
+    servers: natsUrl.split(",").map((url) => url.trim()).filter((url) =>
+      url !== ""
+    ),
+    network: network ?? "main",
+    ...(natsStream === undefined ? {} : { stream: natsStream }),
+    ...(maxAge === undefined ? {} : { maxAgeMs: maxAge * 1000 }),
+    ...(maxBytes === undefined ? {} : { maxBytes }),
+  };
+  const announce = (server: EvrmoreWebSocketServer) => {
+    const origin = `${formatHost(server.host)}:${server.port}`;
+    log(
+      `WebSocket server started on ${server.secure ? "wss" : "ws"}://${origin}`,
+    );
+    if (dashboard) {
+      log(`Dashboard: ${server.secure ? "https" : "http"}://${origin}/`);
+    }
+    const wanted = settings.get<number>("max-clients") ?? 10000;
+    if (server.maxClients < wanted) {
+      error(
+        `The open-file limit leaves room for ${server.maxClients} clients, not ${wanted}: raise it (ulimit -n, LimitNOFILE=)`,
+      );
+    }
+  };
+  const runGateway = async () => {
+    const gateway = await startGateway(nats!, settings.serverOptions(), report);
+    cleanups.push(() => gateway.close());
+    log(
+      `Gateway: ${nats!.network} events from NATS ${
+        nats!.servers.join(",")
+      }, stream ${nats!.stream ?? "EVRMORE"}`,
+    );
+    announce(gateway.server);
+  };
   try {
+    if (nats !== undefined && role === "gateway") {
+      // A gateway needs no node: events and commands come through NATS.
+      if (devnetMode) {
+        throw new TypeError(
+          "--devnet needs an ingest: use --role both or ingest",
+        );
+      }
+      await runGateway();
+      await new Promise<void>((resolve) => {
+        if (stop.signal.aborted) resolve();
+        stop.signal.addEventListener("abort", () => resolve(), { once: true });
+      });
+      log("Stopping...");
+      return 0;
+    }
     let rpcOptions: EvrmoreRPCClientOptions;
     let zmqAddress = settings.get<string>("zmq");
     let zmqNetwork: Network = network ?? "main";
@@ -185,24 +257,35 @@ export async function main(
     const zmqClient = new EvrmoreZMQClient({
       network: zmqNetwork,
       ...(zmqAddress === undefined ? {} : { address: zmqAddress }),
+      ...(COMPILED ? { subscriberCommand: SUBSCRIBER_COMMAND } : {}),
     });
     cleanups.push(() => zmqClient.close());
 
-    const server = new EvrmoreWebSocketServer({
+    const serverOptions = {
       ...settings.serverOptions(),
       rpcClient,
       zmqClient,
-    });
-    await server.start();
-    cleanups.push(() => server.stop());
-    const origin = `${formatHost(server.host)}:${server.port}`;
-    log(
-      `WebSocket server started on ${server.secure ? "wss" : "ws"}://${origin}`,
-    );
-    if (dashboard) {
-      log(`Dashboard: ${server.secure ? "https" : "http"}://${origin}/`);
+    };
+    if (nats === undefined) {
+      const server = new EvrmoreWebSocketServer(serverOptions);
+      await server.start();
+      cleanups.push(() => server.stop());
+      announce(server);
+    } else {
+      nats.network = zmqNetwork;
+      const ingest = await startIngest(nats, {
+        ...serverOptions,
+        // An ingest serves clients only when asked to (--port given).
+        listen: role === "ingest" && portGiven,
+      }, report);
+      cleanups.push(() => ingest.close());
+      log(
+        `Ingest: publishing ${zmqNetwork} events to NATS ${
+          nats.servers.join(",")
+        }, stream ${nats.stream ?? "EVRMORE"}`,
+      );
+      if (role === "both") await runGateway();
     }
-
     if (authToken !== undefined) {
       log(
         "Token required: clients send it as Authorization: Bearer <token>, subprotocol evrmore.token.<token>, or ?token=<token>",
@@ -278,5 +361,6 @@ function delay(ms: number, signal: AbortSignal): Promise<void> {
 }
 
 if (import.meta.main) {
+  if (Deno.args[0] === SUBSCRIBER_FLAG) await runZMQSubscriber(Deno.args[1]!);
   Deno.exit(await main(Deno.args));
 }

@@ -48,10 +48,12 @@ Deno.test({
   async fn() {
     const own = readFdLimit();
     assert.ok(own !== undefined && own.soft <= own.hard);
+    // Other work of the process may open or close a few meanwhile.
     const before = countOpenFds()!;
-    const file = Deno.openSync("/dev/null");
-    assert.equal(countOpenFds(), before + 1);
-    file.close();
+    const files = Array.from({ length: 40 }, () => Deno.openSync("/dev/null"));
+    const opened = countOpenFds()! - before;
+    for (const file of files) file.close();
+    assert.ok(opened >= 35 && opened <= 45, `counted ${opened} of 40`);
     // A child under a lower limit reads that limit (Deno raises soft to hard).
     const probe = await Deno.makeTempFile({ suffix: ".ts" });
     try {

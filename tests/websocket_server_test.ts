@@ -258,7 +258,7 @@ Deno.test("EvrmoreWebSocketServer.start() listens on a free port, starts ZMQ, st
   assert.equal(h.server.host, "127.0.0.1");
   assert.equal(h.server.listening, true);
   assert.equal(h.zmq.starts, 1);
-  assert.equal(h.zmq.listenerCount, 8);
+  assert.equal(h.zmq.listenerCount, 9);
   await h.server.start(); // idempotent
   assert.equal(h.zmq.starts, 1);
   await h.server.stop();
@@ -1204,7 +1204,7 @@ Deno.test("EvrmoreWebSocketServer can start again after stop()", async () => {
   await h.server.start();
   try {
     assert.equal(h.server.listening, true);
-    assert.equal(h.zmq.listenerCount, 8);
+    assert.equal(h.zmq.listenerCount, 9);
     const client = await rawClient(h.server.port);
     await subscribe(client, "blocks");
     h.zmq.emit("rawblock", blockNotification(fixtureBlock("0161_evr_sends")));

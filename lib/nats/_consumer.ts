@@ -43,6 +43,11 @@ export interface NatsFeedOptions {
    * found in `FeedEvent.cursor`); absent: live, from the next event stored.
    */
   since?: string;
+  /**
+   * Without `since`: start this many stored messages before the end
+   * instead of live (a gateway warming its window of recent events).
+   */
+  tail?: number;
   /** Only these topics (default all four). */
   topics?: readonly FeedTopic[];
   /** Called with stored messages that do not parse (skipped) and with failures to (re)subscribe (retried). */
@@ -190,6 +195,13 @@ export class NatsFeedSource implements AsyncIterable<FeedEvent> {
       );
     }
     let next = last + 1;
+    const tail = options.tail;
+    if (since === undefined && tail !== undefined) {
+      if (!Number.isInteger(tail) || tail < 0) {
+        throw new RangeError("Cannot open feed: tail must be an integer >= 0");
+      }
+      next = Math.max(first, last - tail + 1, 1);
+    }
     if (since !== undefined) {
       const detail = {
         cursor: String(since),

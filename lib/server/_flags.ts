@@ -14,6 +14,7 @@ import type { ParseArgsOptionsConfig } from "node:util";
 import type { EvrmoreWebSocketServerOptions } from "../websocket/mod.ts";
 import { tokenProblem } from "../websocket/_protocol.ts";
 import { normalizeOrigins } from "../websocket/_security.ts";
+import { TrustedProxies } from "../websocket/_client_address.ts";
 import { parseNetwork } from "../network.ts";
 
 /** The topics `--help` groups the flags by, in order, with their titles. */
@@ -23,6 +24,7 @@ export const GROUPS = {
   security: "Security",
   limits: "Limits",
   continuity: "Continuity (missed blocks, since cursors)",
+  nats: "NATS JetStream (one chain feed, many gateways)",
   general: "General",
 } as const;
 
@@ -229,6 +231,26 @@ export const FLAGS: readonly Flag[] = [
   },
   // Limits
   {
+    name: "trust-proxy",
+    type: "list",
+    group: "security",
+    arg: "<ip|cidr>",
+    help: "Reverse proxy whose X-Forwarded-For names the client; repeatable\n" +
+      "or comma-separated; also loopback or private (default: none)",
+    parse: (text, label) => {
+      const list = text.split(",").map((o) => o.trim()).filter((o) => o !== "");
+      try {
+        new TrustedProxies(list);
+      } catch (cause) {
+        throw new TypeError(
+          `Cannot use ${label} ${text}: ${(cause as Error).message}`,
+        );
+      }
+      return list;
+    },
+    option: "trustProxy",
+  },
+  {
     name: "max-clients",
     type: "string",
     group: "limits",
@@ -237,7 +259,104 @@ export const FLAGS: readonly Flag[] = [
     parse: integer(1, 1e9),
     option: "maxClients",
   },
+  {
+    name: "max-clients-per-ip",
+    type: "string",
+    group: "limits",
+    arg: "<n>",
+    help: "Most clients from one address (IPv6: one /64); 0 for no cap\n" +
+      "(default: 50)",
+    parse: integer(0, 1e9),
+    option: "maxClientsPerIp",
+  },
+  {
+    name: "handshake-timeout",
+    type: "string",
+    group: "limits",
+    arg: "<s>",
+    help:
+      "Seconds a new connection has to send its whole request (default: 10)",
+    parse: number(0.001, 3600),
+    option: "handshakeTimeout",
+  },
+  {
+    name: "max-message-size",
+    type: "string",
+    group: "limits",
+    arg: "<bytes>",
+    help:
+      "Largest client message; a larger one closes the connection (1009)\n" +
+      "(default: 65536)",
+    parse: integer(1, 64 * 1024 * 1024),
+    option: "maxMessageSize",
+  },
+  {
+    name: "max-unsent-bytes",
+    type: "string",
+    group: "limits",
+    arg: "<bytes>",
+    help: "Unsent data of all clients together (default: 134217728)",
+    parse: integer(1, Number.MAX_SAFE_INTEGER),
+    option: "maxUnsentBytes",
+  },
+  {
+    name: "drain-timeout",
+    type: "string",
+    group: "limits",
+    arg: "<s>",
+    help: "Seconds a client's send buffer may stay over 64 KiB (default: 30)",
+    parse: number(0.001, 86400),
+    option: "drainTimeout",
+  },
+  {
+    name: "max-reply-size",
+    type: "string",
+    group: "limits",
+    arg: "<bytes>",
+    help: "Largest command reply; larger ones get reply_too_large\n" +
+      "(default: 8388608)",
+    parse: integer(1, Number.MAX_SAFE_INTEGER),
+    option: "maxReplySize",
+  },
+  {
+    name: "max-commands-in-flight",
+    type: "string",
+    group: "limits",
+    arg: "<n>",
+    help: "Node work of client commands at once, in cost units (default: 8)",
+    parse: integer(1, 1e6),
+    option: "maxCommandsInFlight",
+  },
+  {
+    name: "max-queued-commands",
+    type: "string",
+    group: "limits",
+    arg: "<n>",
+    help: "Client commands waiting, all clients; more get server_busy\n" +
+      "(default: 256)",
+    parse: integer(1, 1e6),
+    option: "maxQueuedCommands",
+  },
+  {
+    name: "no-guard",
+    type: "boolean",
+    group: "security",
+    help: "Serve with Deno.serve alone: no handshake deadline, frame-size\n" +
+      "guard or accept loop of our own (only behind a proxy that does that)",
+    option: "guard",
+    negates: true,
+  },
   // Continuity
+  {
+    name: "max-logged-events",
+    type: "string",
+    group: "continuity",
+    arg: "<n>",
+    help:
+      "Recent events kept for since cursors on every topic (default: 10000)",
+    parse: integer(1, 1e7),
+    option: "maxLoggedEvents",
+  },
   {
     name: "max-backfill-blocks",
     type: "string",
@@ -256,6 +375,60 @@ export const FLAGS: readonly Flag[] = [
       "(default: 1000)",
     parse: integer(0, 1e6),
     option: "maxReplayBlocks",
+  },
+  // NATS
+  {
+    name: "nats",
+    type: "string",
+    group: "nats",
+    arg: "<url>",
+    help: "NATS server(s), comma-separated: events go through JetStream",
+  },
+  {
+    name: "role",
+    type: "string",
+    group: "nats",
+    arg: "<role>",
+    help: "ingest (node to NATS), gateway (NATS to clients) or both\n" +
+      "(default: both)",
+    parse: (text, label) => {
+      if (text === "ingest" || text === "gateway" || text === "both") {
+        return text;
+      }
+      throw new TypeError(
+        `Cannot use ${label} ${text}: expected ingest, gateway or both`,
+      );
+    },
+  },
+  {
+    name: "nats-stream",
+    type: "string",
+    group: "nats",
+    arg: "<name>",
+    help: "JetStream stream of the events (default: EVRMORE)",
+  },
+  {
+    name: "nats-max-age",
+    type: "string",
+    group: "nats",
+    arg: "<s>",
+    help: "Seconds events stay in the stream (default: 604800, a week)",
+    parse: number(1, 10 * 365 * 86400),
+  },
+  {
+    name: "nats-max-bytes",
+    type: "string",
+    group: "nats",
+    arg: "<bytes>",
+    help: "Bytes the stream may hold (default: no limit)",
+    parse: integer(1, Number.MAX_SAFE_INTEGER),
+  },
+  {
+    name: "reuse-port",
+    type: "boolean",
+    group: "listener",
+    help: "Let several gateways listen on one port (Linux)",
+    option: "reusePort",
   },
   // General
   {

@@ -72,6 +72,7 @@ export class ServerFront {
       this.#inner = Deno.serve({
         hostname: config.host,
         port: config.port,
+        reusePort: config.reusePort,
         ...tls,
         onListen: () => {},
         onError,
@@ -91,6 +92,7 @@ export class ServerFront {
       this.#guard = new GuardedListener({
         hostname: config.host,
         port: config.port,
+        reusePort: config.reusePort,
         upstream: { hostname: "127.0.0.1", port: this.#inner.addr.port },
         peerSecret: secret,
         ...(tls === undefined ? {} : { tls }),

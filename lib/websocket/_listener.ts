@@ -62,6 +62,8 @@ export interface GuardedListenerOptions {
   peerSecret?: string;
   /** PEM certificate and key: accept TLS (`wss://`, `https://`). */
   tls?: { cert: string; key: string };
+  /** Set `SO_REUSEPORT` (Linux). Default false. */
+  reusePort?: boolean;
   /** Milliseconds to deliver the whole request head. Default 10 000. */
   handshakeTimeoutMs?: number;
   /** Largest request head in bytes. Default 16 384. */
@@ -175,7 +177,7 @@ export class GuardedListener {
   #options: Required<
     Omit<
       GuardedListenerOptions,
-      "onReject" | "onAcceptError" | "tls" | "peerSecret"
+      "onReject" | "onAcceptError" | "tls" | "peerSecret" | "reusePort"
     >
   >;
   #peerPrefix: string;
@@ -210,6 +212,7 @@ export class GuardedListener {
     const address = {
       hostname: this.#options.hostname,
       port: this.#options.port,
+      ...(options.reusePort ? { reusePort: true } : {}),
     };
     this.#listener = options.tls === undefined
       ? Deno.listen(address)

@@ -89,6 +89,7 @@ export interface ServerConfig {
   maxCommandsInFlight: number;
   maxQueuedCommands: number;
   listen: boolean;
+  reusePort: boolean;
   externalCursors: boolean;
   onEvent: ((event: WebSocketFeedEvent) => void) | undefined;
   maxLoggedEvents: number;
@@ -319,6 +320,7 @@ export function resolveServerConfig<R extends WebSocketServerRpc>(
       max,
     ),
     listen: options.listen ?? true,
+    reusePort: options.reusePort === true,
     externalCursors: cursorsOption(options.cursors),
     onEvent: typeof options.onEvent === "function"
       ? options.onEvent

@@ -227,6 +227,11 @@ export interface EvrmoreWebSocketServerOptions<
   /** Path of the PEM private key file of `certFile`. */
   keyFile?: string;
   /**
+   * Set `SO_REUSEPORT`, so that several servers (gateways) share one port
+   * and Linux spreads the connections among them (default `false`).
+   */
+  reusePort?: boolean;
+  /**
    * Seconds of silence after which a client is pinged (default 20). Deno
    * sends the protocol pings itself: the server sets
    * `Deno.upgradeWebSocket`'s `idleTimeout` to `pingInterval + pingTimeout`
