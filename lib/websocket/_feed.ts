@@ -99,6 +99,10 @@ export class ChainFeed {
   #zmqState: "connected" | "disconnected" | "unknown" = "unknown";
   #reconciling = false;
   #reconcileAgain = false;
+  /** Retrying a failed reconciliation: the timer, the next wait, reported. */
+  #reconcileTimer: ReturnType<typeof setTimeout> | undefined;
+  #reconcileDelay = 0;
+  #reconcileFailing = false;
 
   constructor(
     clients: { rpc: WebSocketServerRpc; zmq: WebSocketServerZmq },
@@ -142,6 +146,8 @@ export class ChainFeed {
     this.#unlisten();
     this.#abort.abort(reason);
     this.#continuity.stop();
+    clearTimeout(this.#reconcileTimer);
+    this.#reconcileTimer = undefined;
     clearTimeout(this.#mempoolTimer);
     this.#mempoolTimer = undefined;
     for (const timer of this.#pendingHashBlocks.values()) clearTimeout(timer);
@@ -421,9 +427,11 @@ export class ChainFeed {
     try {
       txids = await this.#rpc.call("getrawmempool", [], options);
     } catch (cause) {
-      if (!this.#abort.signal.aborted) this.#host.report(cause);
+      if (!this.#abort.signal.aborted) this.#retryReconcile(cause);
       return;
     }
+    this.#reconcileFailing = false;
+    this.#reconcileDelay = 0;
     if (!Array.isArray(txids)) return;
     const missing = txids.filter((txid): txid is string =>
       typeof txid === "string" && !this.#seenTxs.has(txid)
@@ -455,6 +463,30 @@ export class ChainFeed {
       });
     }
     if (missing.length > 0) this.#scheduleMempool();
+  }
+
+  /** The node did not answer: reconcile later (growing wait), reported once. */
+  #retryReconcile(cause: unknown): void {
+    if (!this.#reconcileFailing) {
+      this.#reconcileFailing = true;
+      this.#host.report(
+        new EvrmoreError(
+          `Cannot reconcile the mempool: ${
+            cause instanceof Error ? cause.message : String(cause)
+          }; trying again when the node answers`,
+          { cause },
+        ),
+      );
+    }
+    if (this.#reconcileTimer !== undefined) return;
+    this.#reconcileDelay = Math.min(
+      30000,
+      Math.max(500, this.#reconcileDelay * 2),
+    );
+    this.#reconcileTimer = setTimeout(() => {
+      this.#reconcileTimer = undefined;
+      this.#scheduleReconcile();
+    }, this.#reconcileDelay);
   }
 
   #network(): Network | undefined {
