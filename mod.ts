@@ -187,6 +187,7 @@ export {
   type CustomServerMessage,
   DEFAULT_ALLOWED_COMMANDS,
   DENIED_COMMANDS,
+  type ErrorData,
   type ErrorMessage,
   EvrmoreWebSocketClient,
   type EvrmoreWebSocketClientOptions,
@@ -195,11 +196,13 @@ export {
   type MempoolData,
   type MempoolMessage,
   type PingRequest,
+  type PongData,
   type PongMessage,
   type ReorgData,
   type ReorgMessage,
   type ResultMessage,
   type SubscribeRequest,
+  type SubscriptionData,
   type SubscriptionMessage,
   type TransactionData,
   type TransactionMessage,
@@ -209,6 +212,7 @@ export {
   type WebSocketClientMessage,
   type WebSocketClientState,
   type WebSocketErrorCode,
+  type WebSocketFeature,
   type WebSocketFilter,
   type WebSocketMessageId,
   WebSocketRequestError,
@@ -224,6 +228,8 @@ export {
   type WebSocketSubscribeOptions,
   type WebSocketTopic,
   type WebSocketUnsubscribeOptions,
+  type WelcomeData,
+  type WelcomeMessage,
 } from "./lib/websocket/mod.ts";
 
 export type {

@@ -20,6 +20,7 @@ import {
 import { buildNotification, errorMessage, parseFrames } from "./_message.ts";
 import { SequenceTracker } from "./_sequence.ts";
 import { BoundedQueue } from "./_queue.ts";
+import { checkOptions } from "../_options.ts";
 
 const DEFAULT_HOST = "127.0.0.1";
 const DEFAULT_PORT = 28332;
@@ -150,6 +151,7 @@ export class EvrmoreZMQClient
    * @throws {RangeError} On a port or buffer size out of range.
    */
   constructor(options: EvrmoreZMQClientOptions = {}) {
+    checkOptions("EvrmoreZMQClient", options, ZMQ_CLIENT_OPTION_KEYS);
     if (typeof options !== "object" || options === null) {
       throw new TypeError(
         "Cannot create ZMQ client: options must be an object",
@@ -832,3 +834,14 @@ function resolveTopics(
   }
   return Object.freeze(result);
 }
+
+/** The options the constructor reads (unknown ones throw). */
+export const ZMQ_CLIENT_OPTION_KEYS: readonly string[] = [
+  "address",
+  "host",
+  "port",
+  "topics",
+  "decode",
+  "network",
+  "bufferSize",
+];
