@@ -45,6 +45,7 @@ import {
   dashboardPage,
 } from "./_dashboard.ts";
 import {
+  ALL_TOPIC,
   assetOutputs,
   blockData,
   blockDataFromRpc,
@@ -53,11 +54,14 @@ import {
   mempoolData,
   outputAddresses,
   parseClientMessage,
+  pongMessage,
   sanitizeNodeMessage,
   secondsOption,
+  subscriptionMessage,
   tokenProblem,
   TOPICS,
   transactionData,
+  welcomeMessage,
 } from "./_protocol.ts";
 import type {
   AssetMessage,
@@ -66,14 +70,13 @@ import type {
   ErrorMessage,
   MempoolData,
   MempoolMessage,
-  PongMessage,
   ResultMessage,
-  SubscriptionMessage,
   TransactionMessage,
   WebSocketErrorCode,
   WebSocketFilter,
   WebSocketMessageId,
 } from "./types.ts";
+import { checkOptions } from "../_options.ts";
 
 /**
  * What a broadcast event is about, for the clients that subscribed with a
@@ -197,6 +200,38 @@ export interface WebSocketServerZmq {
   /** Connects and subscribes; must tolerate being called when already started. */
   start(): Promise<void>;
 }
+
+/** The options the constructor reads (unknown ones throw). */
+export const SERVER_OPTION_KEYS: readonly string[] = [
+  "rpcClient",
+  "zmqClient",
+  "host",
+  "port",
+  "pingInterval",
+  "pingTimeout",
+  "path",
+  "allowedCommands",
+  "maxMessageSize",
+  "maxBufferedAmount",
+  "maxPendingCommands",
+  "maxFiltersPerClient",
+  "maxClients",
+  "mempoolInterval",
+  "seenTransactions",
+  "hashBlockDelay",
+  "startZmq",
+  "maxBackfillBlocks",
+  "maxReplayBlocks",
+  "authToken",
+  "authenticate",
+  "allowedOrigins",
+  "maxMessagesPerSecond",
+  "messageBurst",
+  "maxClientsPerIp",
+  "metrics",
+  "dashboard",
+  "onError",
+];
 
 /**
  * Options of {@linkcode EvrmoreWebSocketServer}.
@@ -608,6 +643,7 @@ export class EvrmoreWebSocketServer<
    * @param options The node's clients, where to listen, and limits.
    */
   constructor(options: EvrmoreWebSocketServerOptions<R>) {
+    checkOptions("EvrmoreWebSocketServer", options, SERVER_OPTION_KEYS);
     if (typeof options !== "object" || options === null) {
       throw new TypeError("Cannot create server: options must be an object");
     }
@@ -1332,6 +1368,14 @@ export class EvrmoreWebSocketServer<
       }
       this.#track(this.handleClientMessage(socket, data));
     });
+    // Announce the server and its extensions first (see docs/protocol.md).
+    socket.addEventListener(
+      "open",
+      () => this.#send(socket, welcomeMessage()),
+      {
+        once: true,
+      },
+    );
     const remove = () => this.#removeClient(socket);
     socket.addEventListener("close", remove);
     socket.addEventListener("error", remove);
@@ -1668,12 +1712,32 @@ export class EvrmoreWebSocketServer<
         this.#send(socket, parsed.error);
         return true;
       case "ping": {
-        const pong: PongMessage = withId({ type: "pong" }, parsed.id);
-        this.#send(socket, pong);
+        this.#send(socket, pongMessage(parsed.id));
         return true;
       }
       case "subscribe":
       case "unsubscribe": {
+        if (parsed.topic === ALL_TOPIC) {
+          // Every standard topic (each event still comes once); one answer.
+          for (const topic of TOPICS) {
+            const set = this.subscriptions.get(topic);
+            if (parsed.kind === "unsubscribe") {
+              set?.delete(socket);
+              this.#removeFilters(socket, topic);
+            } else if (
+              this.#clients.has(socket) || socket.readyState === WebSocket.OPEN
+            ) set?.add(socket);
+          }
+          if (
+            parsed.kind === "unsubscribe" &&
+            this.subscriptions.get("mempool")?.size === 0
+          ) this.#lastMempool = undefined;
+          this.#send(
+            socket,
+            subscriptionMessage(parsed.kind, ALL_TOPIC, { id: parsed.id }),
+          );
+          return true;
+        }
         const set = this.subscriptions.get(parsed.topic);
         if (set === undefined) {
           // A subclass emptied the map: treat as unknown topic.
@@ -1707,14 +1771,13 @@ export class EvrmoreWebSocketServer<
             );
             return true;
           }
-          const answer: SubscriptionMessage = withId({
-            type: "subscription",
-            status: "success",
-            topic: parsed.topic,
-            action: parsed.kind,
-            filter: parsed.filter,
-          }, parsed.id);
-          this.#send(socket, answer);
+          this.#send(
+            socket,
+            subscriptionMessage(parsed.kind, parsed.topic, {
+              id: parsed.id,
+              filter: parsed.filter,
+            }),
+          );
           return true;
         }
         if (parsed.kind === "subscribe" && parsed.since !== undefined) {
@@ -1736,13 +1799,10 @@ export class EvrmoreWebSocketServer<
             this.#lastMempool = undefined;
           }
         }
-        const answer: SubscriptionMessage = withId({
-          type: "subscription",
-          status: "success",
-          topic: parsed.topic,
-          action: parsed.kind,
-        }, parsed.id);
-        this.#send(socket, answer);
+        this.#send(
+          socket,
+          subscriptionMessage(parsed.kind, parsed.topic, { id: parsed.id }),
+        );
         return true;
       }
       case "command":
@@ -2079,13 +2139,7 @@ export class EvrmoreWebSocketServer<
         return;
       }
       if (socket.readyState !== WebSocket.OPEN) return;
-      const answer: SubscriptionMessage = withId({
-        type: "subscription",
-        status: "success",
-        topic: "blocks",
-        action: "subscribe",
-      }, id);
-      this.#send(socket, answer);
+      this.#send(socket, subscriptionMessage("subscribe", "blocks", { id }));
       if (plan.reorg !== undefined) this.#send(socket, plan.reorg);
       for (const data of plan.blocks) {
         const message: BlockMessage = { type: "block", data };
