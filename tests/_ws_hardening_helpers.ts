@@ -337,10 +337,7 @@ export async function open(
 /** Sends a ping with an id and checks the pong. */
 export async function ping(socket: TestSocket, id: string): Promise<void> {
   socket.send({ action: "ping", id });
-  const pong = await socket.next();
-  assert.equal(pong.type, "pong");
-  assert.equal(pong.id, id);
-  assert.equal(typeof (pong.data as { time?: unknown })?.time, "number");
+  assert.deepEqual(await socket.next(), { type: "pong", data: {}, id });
 }
 
 /** Polls `condition` every 10 ms; rejects naming `what` after `timeoutMs`. */

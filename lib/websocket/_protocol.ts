@@ -582,12 +582,18 @@ export function subscriptionMessage(
   return out;
 }
 
-/** Builds the answer to a ping, with the server's clock (ms since the epoch). */
+/**
+ * Builds the answer to a ping: `{"type":"pong","data":{}}`, with the id
+ * when there is one (`time`, the server's clock, only when given).
+ */
 export function pongMessage(
   id?: WebSocketMessageId,
-  time: number = Date.now(),
+  time?: number,
 ): PongMessage {
-  const out: PongMessage = { type: "pong", data: { time } };
+  const out: PongMessage = {
+    type: "pong",
+    data: time === undefined ? {} : { time },
+  };
   if (id !== undefined) out.id = id;
   return out;
 }

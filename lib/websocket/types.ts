@@ -491,7 +491,8 @@ export interface ErrorMessage {
 }
 
 /**
- * The `data` of a `pong` message: the server's clock.
+ * The `data` of a `pong` message: empty from `EvrmoreWebSocketServer`;
+ * other servers may give their clock.
  *
  * @example
  * ```ts
@@ -502,7 +503,7 @@ export interface ErrorMessage {
  * ```
  */
 export interface PongData {
-  /** The server's time when it answered, in ms since the epoch. */
+  /** The server's time when it answered, in ms since the epoch (optional). */
   time?: number;
 }
 
@@ -513,14 +514,14 @@ export interface PongData {
  * ```ts
  * import type { PongMessage } from "@evrmore/rpc";
  *
- * const pong: PongMessage = { type: "pong", data: { time: 1764288000000 } };
+ * const pong: PongMessage = { type: "pong", data: {} };
  * console.log(pong.type); // "pong"
  * ```
  */
 export interface PongMessage {
   /** Message type. */
   type: "pong";
-  /** The server's clock. */
+  /** Empty, or the server's clock. */
   data: PongData;
   /** The request's id, when it had one. */
   id?: WebSocketMessageId;
