@@ -499,7 +499,7 @@ export interface ErrorMessage {
  * import type { PongData } from "@evrmore/rpc";
  *
  * const data: PongData = { time: 1764288000000 };
- * console.log(data.time > 0); // true
+ * console.log(data.time); // 1764288000000
  * ```
  */
 export interface PongData {
