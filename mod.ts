@@ -196,6 +196,7 @@ export {
   type CustomServerMessage,
   DEFAULT_ALLOWED_COMMANDS,
   DENIED_COMMANDS,
+  type ErrorData,
   type ErrorMessage,
   EvrmoreWebSocketClient,
   type EvrmoreWebSocketClientOptions,
@@ -204,11 +205,13 @@ export {
   type MempoolData,
   type MempoolMessage,
   type PingRequest,
+  type PongData,
   type PongMessage,
   type ReorgData,
   type ReorgMessage,
   type ResultMessage,
   type SubscribeRequest,
+  type SubscriptionData,
   type SubscriptionMessage,
   type TransactionData,
   type TransactionMessage,
@@ -218,6 +221,7 @@ export {
   type WebSocketClientMessage,
   type WebSocketClientState,
   type WebSocketErrorCode,
+  type WebSocketFeature,
   type WebSocketFeedEvent,
   type WebSocketFilter,
   type WebSocketMessageId,
@@ -234,6 +238,8 @@ export {
   type WebSocketSubscribeOptions,
   type WebSocketTopic,
   type WebSocketUnsubscribeOptions,
+  type WelcomeData,
+  type WelcomeMessage,
 } from "./lib/websocket/mod.ts";
 
 export type {

@@ -15,12 +15,13 @@
  */
 
 import { EvrmoreWebSocketClient } from "@evrmore/rpc/client";
+import { connectOrExit } from "./_connect.ts";
 
 const uri = Deno.env.get("EVR_WS_URI") ?? "ws://localhost:8765";
 const maxMessages = Number(Deno.env.get("EVR_EXAMPLE_MESSAGES") ?? Infinity);
 
 const client = new EvrmoreWebSocketClient({ uri });
-await client.connect();
+await connectOrExit(client);
 await client.subscribe("blocks");
 await client.subscribe("transactions");
 

@@ -15,6 +15,7 @@
  */
 
 import { EvrmoreWebSocketClient } from "@evrmore/rpc/client";
+import { connectOrExit } from "./_connect.ts";
 
 const uri = Deno.env.get("EVR_WS_URI") ?? "ws://localhost:8765";
 const maxMessages = Number(Deno.env.get("EVR_EXAMPLE_MESSAGES") ?? Infinity);
@@ -23,7 +24,7 @@ const maxMessages = Number(Deno.env.get("EVR_EXAMPLE_MESSAGES") ?? Infinity);
 await using client = new EvrmoreWebSocketClient({ uri });
 
 // Connect to the WebSocket server.
-await client.connect();
+await connectOrExit(client);
 
 // Subscribe to block and transaction notifications.
 await client.subscribe("blocks");

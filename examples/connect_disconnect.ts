@@ -15,6 +15,7 @@
  */
 
 import { EvrmoreWebSocketClient } from "@evrmore/rpc/client";
+import { connectOrExit } from "./_connect.ts";
 
 const uri = Deno.env.get("EVR_WS_URI") ?? "ws://localhost:8765";
 const seconds = Number(Deno.env.get("EVR_EXAMPLE_SECONDS") ?? 60);
@@ -23,7 +24,7 @@ const seconds = Number(Deno.env.get("EVR_EXAMPLE_SECONDS") ?? 60);
 const client = new EvrmoreWebSocketClient({ uri });
 
 // Connect to the server.
-await client.connect();
+await connectOrExit(client);
 console.log("Connected to WebSocket server");
 
 // Keep connected for a while: the client pings the server meanwhile, and

@@ -1,6 +1,8 @@
 /**
- * A custom client: a subclass that counts blocks and transactions in the
- * `handleBlock` and `handleTransaction` hooks.
+ * A custom client, as in the design document: a subclass with
+ * `handleBlock` and `handleTransaction`, and its own `processMessages` loop
+ * that calls them. The client never calls the hooks by itself (only
+ * `listen()` does), so each message is counted once.
  *
  * Run the demo server in one terminal, this example in another:
  *
@@ -20,14 +22,11 @@ import {
   EvrmoreWebSocketClient,
   type TransactionData,
 } from "@evrmore/rpc/client";
+import { connectOrExit } from "./_connect.ts";
 
 class CustomWebSocketClient extends EvrmoreWebSocketClient {
   blockCount = 0;
   txCount = 0;
-
-  // The client calls the handle* hooks itself, once for each message, as it
-  // arrives (before queueing it for receive() and `for await`): there is no
-  // need to dispatch messages to them, which would count each one twice.
 
   /** Handles a block message. */
   override handleBlock(block: BlockData): void {
@@ -44,12 +43,17 @@ class CustomWebSocketClient extends EvrmoreWebSocketClient {
   }
 
   /**
-   * Keeps the messages flowing until disconnected (or `maxMessages`): the
-   * hooks have handled each message by the time the loop sees it.
+   * Processes messages from the server until disconnected (or
+   * `maxMessages`). `await this.listen()` does the same dispatch.
    */
   async processMessages(maxMessages = Infinity): Promise<void> {
     let received = 0;
-    for await (const _message of this) {
+    for await (const message of this) {
+      if (message.type === "block") {
+        await this.handleBlock(message.data);
+      } else if (message.type === "transaction") {
+        await this.handleTransaction(message.data);
+      }
       if (++received >= maxMessages) break;
     }
   }
@@ -60,7 +64,7 @@ const maxMessages = Number(Deno.env.get("EVR_EXAMPLE_MESSAGES") ?? Infinity);
 
 // Create a custom client and connect to the server.
 await using client = new CustomWebSocketClient({ uri });
-await client.connect();
+await connectOrExit(client);
 
 // Subscribe to topics.
 await client.subscribe("blocks");

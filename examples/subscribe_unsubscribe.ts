@@ -16,12 +16,13 @@
  */
 
 import { EvrmoreWebSocketClient } from "@evrmore/rpc/client";
+import { connectOrExit } from "./_connect.ts";
 
 const uri = Deno.env.get("EVR_WS_URI") ?? "ws://localhost:8765";
 const limit = Deno.env.get("EVR_EXAMPLE_MESSAGES");
 
 await using client = new EvrmoreWebSocketClient({ uri });
-await client.connect();
+await connectOrExit(client);
 
 // Subscribe to topics: each call resolves once the server has confirmed.
 await client.subscribe("blocks");

@@ -256,12 +256,16 @@ export interface TestSocket {
 
 /**
  * Opens a WebSocket (optionally with subprotocols) and queues its messages;
- * `next()` waits `timeoutMs` (10 s unless told) for one.
+ * `next()` waits `timeoutMs` (10 s unless told) for one. The server's
+ * `welcome` is skipped unless `welcome` is true.
  */
 export async function open(
   url: string,
   protocols?: string[],
-  { timeoutMs: defaultTimeoutMs = 10_000 }: { timeoutMs?: number } = {},
+  { timeoutMs: defaultTimeoutMs = 10_000, welcome = false }: {
+    timeoutMs?: number;
+    welcome?: boolean;
+  } = {},
 ): Promise<TestSocket> {
   const ws = protocols === undefined
     ? new WebSocket(url)
@@ -273,6 +277,7 @@ export async function open(
   );
   ws.addEventListener("message", (event) => {
     const message = JSON.parse(event.data as string);
+    if (message?.type === "welcome" && !welcome) return;
     const waiter = waiters.shift();
     if (waiter !== undefined) waiter(message);
     else queue.push(message);
@@ -332,7 +337,7 @@ export async function open(
 /** Sends a ping with an id and checks the pong. */
 export async function ping(socket: TestSocket, id: string): Promise<void> {
   socket.send({ action: "ping", id });
-  assert.deepEqual(await socket.next(), { type: "pong", id });
+  assert.deepEqual(await socket.next(), { type: "pong", data: {}, id });
 }
 
 /** Polls `condition` every 10 ms; rejects naming `what` after `timeoutMs`. */

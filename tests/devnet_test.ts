@@ -13,6 +13,7 @@ import {
   serializeBlock,
   serializeTransaction,
   txid as txidOf,
+  UNINITIALISED_EXPIRE_TIME,
 } from "../lib/encoding/mod.ts";
 
 const FIXTURES: string = (() => {
@@ -701,7 +702,10 @@ Deno.test("EvrmoreDevnet publishes the node's ZMQ messages in order", async () =
     );
     // Each rawtx decodes to what getrawtransaction says, minus chain context.
     for (const m of got.filter((m) => m.topic === "rawtx")) {
-      const decoded = decodeTransaction(m.body, { network: "regtest" });
+      const decoded = decodeTransaction(m.body, {
+        network: "regtest",
+        uninitialisedExpireTime: UNINITIALISED_EXPIRE_TIME,
+      });
       const verbose = await rpc<Record<string, unknown>>(
         devnet,
         "getrawtransaction",

@@ -357,6 +357,32 @@ Deno.test("examples/custom_client.ts counts each block and transaction once", as
   );
 });
 
+Deno.test("client examples without a server say how to start one in one line and exit 1", async () => {
+  // A port nobody listens on.
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const uri = `ws://127.0.0.1:${(listener.addr as Deno.NetAddr).port}`;
+  listener.close();
+  for (
+    const name of [
+      "basic_client.ts",
+      "custom_client.ts",
+      "async_iterator.ts",
+      "receive_loop.ts",
+      "subscribe_unsubscribe.ts",
+      "connect_disconnect.ts",
+    ]
+  ) {
+    await using example = new Example(name, { EVR_WS_URI: uri });
+    assert.equal(await example.exit(), 1, example.output);
+    assert.deepEqual(example.lines, [], example.output);
+    const errors = example.errors.filter((line) => line.trim() !== "");
+    assert.equal(errors.length, 1, example.output);
+    assert.match(errors[0]!, new RegExp(`^Cannot connect to ${uri}: `));
+    assert.match(errors[0]!, /deno task demo/);
+    assert.match(errors[0]!, /EVR_WS_URI/);
+  }
+});
+
 // ---------------------------------------------------------------------------
 // Server examples
 

@@ -37,6 +37,7 @@ async function listen(port: number, topic: string): Promise<Listener> {
   const subscribed = Promise.withResolvers<void>();
   ws.addEventListener("message", (event) => {
     const text = event.data as string;
+    if (text.startsWith('{"type":"welcome"')) return;
     if (text.includes('"type":"subscription"')) {
       subscribed.resolve();
       return;

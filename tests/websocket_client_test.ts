@@ -310,7 +310,9 @@ Deno.test("EvrmoreWebSocketClient.command() resolves with the result and rejects
   }
 });
 
-Deno.test("EvrmoreWebSocketClient runs the document's custom client with handlers", async () => {
+Deno.test("EvrmoreWebSocketClient runs a literal port of the document's custom client, counting each message once", async () => {
+  // The design document's CustomWebSocketClient: its own loop calls the
+  // handlers; the client must not call them too.
   class CustomWebSocketClient extends EvrmoreWebSocketClient {
     blockCount = 0;
     txCount = 0;
@@ -331,10 +333,12 @@ Deno.test("EvrmoreWebSocketClient runs the document's custom client with handler
     }
 
     async processMessages(stopAfterBlocks: number): Promise<void> {
-      // The handlers already ran for each message; here we only consume.
       for await (const message of this) {
-        if (message.type === "block" && this.blockCount >= stopAfterBlocks) {
-          return;
+        if (message.type === "block") {
+          await this.handleBlock(message.data);
+          if (this.blockCount >= stopAfterBlocks) return;
+        } else if (message.type === "transaction") {
+          await this.handleTransaction(message.data);
         }
       }
     }
@@ -353,6 +357,7 @@ Deno.test("EvrmoreWebSocketClient runs the document's custom client with handler
     await processing;
     await client.disconnect();
     assert.equal(client.blockCount, 2);
+    // send_evr, then the other transactions of both blocks, each once.
     assert.equal(client.txCount, 3 + 3);
     assert.ok(client.lines.includes(`New transaction: ${labels.txs.send_evr}`));
     assert.ok(
@@ -363,26 +368,71 @@ Deno.test("EvrmoreWebSocketClient runs the document's custom client with handler
   }
 });
 
-Deno.test("EvrmoreWebSocketClient handler errors are reported, not fatal", async () => {
+Deno.test("EvrmoreWebSocketClient.listen() calls each hook once per message, and only listen() does", async () => {
+  class Counting extends EvrmoreWebSocketClient {
+    blocks = 0;
+    txs = 0;
+    override handleBlock(): void {
+      this.blocks++;
+    }
+    override handleTransaction(): Promise<void> {
+      this.txs++;
+      return Promise.resolve();
+    }
+  }
+  const { server, zmq, uri } = await startServer();
+  try {
+    await using client = new Counting({ uri, pingInterval: null });
+    await client.connect();
+    await client.subscribe("blocks");
+    await client.subscribe("transactions");
+    // Without listen(), receiving calls no hook.
+    zmq.emit("rawtx", txNotification(fixtureTx("send_evr")));
+    assert.equal((await client.receive()).type, "transaction");
+    assert.equal(client.txs, 0);
+    const stop = new AbortController();
+    const listening = client.listen({ signal: stop.signal });
+    const block = fixtureBlock("0161", "evr_sends");
+    const newTxs = block.tx.filter((tx) => tx.txid !== labels.txs.send_evr);
+    zmq.emit("rawblock", blockNotification(block));
+    await waitFor(() => client.blocks === 1, "the block hook");
+    stop.abort();
+    await listening;
+    assert.equal(client.blocks, 1);
+    // The block's transactions (send_evr already seen) came before it.
+    assert.ok(newTxs.length > 0);
+    assert.equal(client.txs, newTxs.length);
+  } finally {
+    await server.stop();
+  }
+});
+
+Deno.test("EvrmoreWebSocketClient.listen() reports hook errors and goes on; ends on disconnect()", async () => {
   const { server, zmq, uri } = await startServer();
   const errors: Error[] = [];
   class Failing extends EvrmoreWebSocketClient {
+    calls = 0;
     override handleBlock(): Promise<void> {
+      this.calls++;
       return Promise.reject(new Error("handler failed"));
     }
   }
   try {
-    await using client = new Failing({
+    const client = new Failing({
       uri,
       pingInterval: null,
       onError: (e) => errors.push(e),
     });
     await client.connect();
     await client.subscribe("blocks");
+    const listening = client.listen();
     zmq.emit("rawblock", blockNotification(fixtureBlock("0161", "evr_sends")));
-    assert.equal((await client.receive()).type, "block");
-    await waitFor(() => errors.length === 1, "reported error");
+    zmq.emit("rawblock", blockNotification(fixtureBlock("0162", "issue")));
+    await waitFor(() => errors.length === 2, "two reported errors");
     assert.equal(errors[0]?.message, "handler failed");
+    assert.equal(client.calls, 2);
+    await client.disconnect();
+    await listening;
   } finally {
     await server.stop();
   }
@@ -506,8 +556,8 @@ Deno.test("EvrmoreWebSocketClient without reconnect rejects receive() with Conne
   await client.disconnect();
 });
 
-Deno.test("EvrmoreWebSocketClient heartbeat pings and treats a silent server as dropped", async () => {
-  // A server that accepts the connection, counts messages, never answers.
+Deno.test("EvrmoreWebSocketClient heartbeat pings a server that announced pings and treats its silence as dropped", async () => {
+  // A server that announces pings, counts messages, never answers.
   let received = 0;
   const sockets: WebSocket[] = [];
   const silent = Deno.serve(
@@ -517,6 +567,12 @@ Deno.test("EvrmoreWebSocketClient heartbeat pings and treats a silent server as 
         idleTimeout: 0,
       });
       sockets.push(socket);
+      socket.addEventListener("open", () => {
+        socket.send(JSON.stringify({
+          type: "welcome",
+          data: { protocol: 1, server: "x", version: "1", features: ["ping"] },
+        }));
+      });
       socket.addEventListener("message", () => received++);
       return response;
     },
@@ -601,4 +657,270 @@ Deno.test("EvrmoreWebSocketClient matches answers of a server that echoes no ids
   } finally {
     await silent.shutdown();
   }
+});
+
+// ---------------------------------------------------------------------------
+// Servers that speak only the design document (like the Python evrmore-rpc
+// 1.2.1 server): no welcome, no answer to subscribe, no application pong,
+// nothing for commands.
+
+interface DocumentServer {
+  uri: string;
+  /** Every text received, in order. */
+  received: string[];
+  /** Sends `{type, data}` to the subscribers of the type's topic (or `all`). */
+  publish(type: string, data: unknown): number;
+  /** Sockets open now. */
+  open(): number;
+  shutdown(): Promise<void>;
+}
+
+function documentOnlyServer(
+  options: { welcome?: unknown; welcomeDelay?: number; acks?: boolean } = {},
+): DocumentServer {
+  const topics = new Map<WebSocket, Set<string>>();
+  const received: string[] = [];
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+    (request) => {
+      const { socket, response } = Deno.upgradeWebSocket(request, {
+        idleTimeout: 0,
+      });
+      topics.set(socket, new Set());
+      const welcome = options.welcome;
+      // Answers wait for the welcome, as a real server's would.
+      let welcomed = Promise.resolve();
+      if (welcome !== undefined) {
+        welcomed = new Promise((resolve) => {
+          socket.addEventListener("open", () => {
+            setTimeout(() => {
+              socket.send(JSON.stringify(welcome));
+              resolve();
+            }, options.welcomeDelay ?? 0);
+          });
+        });
+      }
+      socket.addEventListener("message", (event) => {
+        received.push(event.data as string);
+        const data = JSON.parse(event.data as string);
+        if (!("action" in data && "topic" in data)) return;
+        if (data.action === "subscribe") topics.get(socket)?.add(data.topic);
+        else if (data.action === "unsubscribe") {
+          topics.get(socket)?.delete(data.topic);
+        }
+        if (options.acks === true) {
+          const ack = { status: "success", topic: data.topic };
+          welcomed.then(() =>
+            socket.send(JSON.stringify({
+              type: "subscription",
+              data: { ...ack, action: data.action },
+              ...ack,
+              ...("id" in data ? { id: data.id } : {}),
+            }))
+          );
+        }
+      });
+      socket.addEventListener("close", () => topics.delete(socket));
+      return response;
+    },
+  );
+  const plural: Record<string, string> = {
+    block: "blocks",
+    transaction: "transactions",
+    asset: "assets",
+    mempool: "mempool",
+  };
+  return {
+    uri: `ws://127.0.0.1:${server.addr.port}`,
+    received,
+    publish(type, data) {
+      let sent = 0;
+      for (const [socket, subscribed] of topics) {
+        if (
+          socket.readyState === WebSocket.OPEN &&
+          (subscribed.has(plural[type] ?? type) || subscribed.has("all"))
+        ) {
+          socket.send(JSON.stringify({ type, data }));
+          sent++;
+        }
+      }
+      return sent;
+    },
+    open: () => topics.size,
+    async shutdown() {
+      for (const socket of topics.keys()) {
+        if (socket.readyState === WebSocket.OPEN) socket.close();
+      }
+      await server.shutdown();
+    },
+  };
+}
+
+const BLOCK_DATA = {
+  hash: "00".repeat(31) + "ab",
+  height: 1,
+  time: 1231006505,
+  tx_count: 1,
+  size: 285,
+};
+
+Deno.test("EvrmoreWebSocketClient.subscribe() resolves once sent to a document-only server", async () => {
+  const doc = documentOnlyServer();
+  try {
+    await using client = new EvrmoreWebSocketClient({
+      uri: doc.uri,
+      welcomeTimeout: 200,
+      requestTimeout: 60_000,
+    });
+    await client.connect();
+    await client.subscribe("blocks");
+    await client.subscribe("transactions");
+    assert.equal(client.serverInfo, undefined);
+    await waitFor(() => doc.received.length === 2, "both requests");
+    assert.deepEqual(
+      doc.received.map((text) => JSON.parse(text).topic),
+      ["blocks", "transactions"],
+    );
+    await waitFor(() => doc.publish("block", BLOCK_DATA) === 1, "a subscriber");
+    const message = await client.receive();
+    assert.equal(message.type, "block");
+    assert.deepEqual(message.data, BLOCK_DATA);
+    await client.unsubscribe("transactions");
+    assert.deepEqual(client.topics, ["blocks"]);
+  } finally {
+    await doc.shutdown();
+  }
+});
+
+Deno.test("EvrmoreWebSocketClient keeps a quiet document-only server's connection: no application ping, no false disconnect", async () => {
+  // The default 20 s + 20 s heartbeat against a minute of silence, scaled
+  // down: 50 ms + 50 ms against 1 s (20 ping periods).
+  const doc = documentOnlyServer();
+  try {
+    await using client = new EvrmoreWebSocketClient({
+      uri: doc.uri,
+      pingInterval: 0.05,
+      pingTimeout: 0.05,
+      welcomeTimeout: 20,
+    });
+    await client.connect();
+    await client.subscribe("blocks");
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    assert.equal(client.state, "open");
+    assert.equal(client.reconnects, 0);
+    assert.equal(doc.open(), 1);
+    assert.ok(
+      doc.received.every((text) => JSON.parse(text).action !== "ping"),
+      `no ping sent: ${doc.received.join(" ")}`,
+    );
+    // Still delivering after the silence.
+    assert.equal(doc.publish("block", BLOCK_DATA), 1);
+    assert.equal((await client.receive()).type, "block");
+  } finally {
+    await doc.shutdown();
+  }
+});
+
+Deno.test("EvrmoreWebSocketClient waits for acks when a late welcome announces them", async () => {
+  // The welcome comes 50 ms after the client's first send.
+  const doc = documentOnlyServer({
+    welcome: {
+      type: "welcome",
+      data: {
+        protocol: 1,
+        server: "test",
+        version: "9.9.9",
+        features: ["acks"],
+      },
+    },
+    welcomeDelay: 50,
+    acks: true,
+  });
+  try {
+    await using client = new EvrmoreWebSocketClient({
+      uri: doc.uri,
+      pingInterval: null,
+      welcomeTimeout: 5000,
+    });
+    await client.connect();
+    await client.subscribe("blocks");
+    assert.equal(client.serverInfo?.version, "9.9.9");
+    assert.deepEqual(client.serverInfo?.features, ["acks"]);
+    await client.subscribe("mempool");
+    // Acks are answers, not messages.
+    assert.equal(doc.publish("mempool", { size: 1, bytes: 2, usage: 3 }), 1);
+    assert.equal((await client.receive()).type, "mempool");
+  } finally {
+    await doc.shutdown();
+  }
+});
+
+Deno.test("EvrmoreWebSocketClient learns our server's features from its welcome", async () => {
+  const { server, uri } = await startServer();
+  try {
+    await using client = new EvrmoreWebSocketClient({
+      uri,
+      pingInterval: null,
+    });
+    await client.connect();
+    await client.subscribe("blocks");
+    const info = client.serverInfo;
+    assert.equal(info?.server, "@evrmore/rpc");
+    assert.equal(info?.protocol, 1);
+    for (const feature of ["acks", "ping", "commands", "since", "all"]) {
+      assert.ok(info?.features.includes(feature), feature);
+    }
+  } finally {
+    await server.stop();
+  }
+});
+
+Deno.test("EvrmoreWebSocketClient subscribes to all: one answer, each event once; unsubscribe all stops them", async () => {
+  const { server, zmq, uri } = await startServer();
+  try {
+    await using client = new EvrmoreWebSocketClient({
+      uri,
+      pingInterval: null,
+    });
+    await client.connect();
+    await client.subscribe("all");
+    zmq.emit("rawtx", txNotification(fixtureTx("send_evr")));
+    const first = await client.receive();
+    assert.equal(first.type, "transaction");
+    // A command's answer comes after anything else the server sent.
+    await assert.rejects(client.command("stop"), WebSocketRequestError);
+    const more: string[] = [];
+    while (true) {
+      const next = await client.receive({ signal: AbortSignal.timeout(50) })
+        .catch(() => undefined);
+      if (next === undefined) break;
+      more.push(next.type);
+    }
+    assert.ok(!more.includes("transaction"), `once: ${more.join(",")}`);
+    await client.unsubscribe("all");
+    zmq.emit("rawtx", txNotification(fixtureTx("sendmany_evr")));
+    await assert.rejects(client.command("stop"), WebSocketRequestError);
+    const after = await client.receive({ signal: AbortSignal.timeout(50) })
+      .catch(() => undefined);
+    assert.equal(after, undefined);
+  } finally {
+    await server.stop();
+  }
+});
+
+Deno.test("EvrmoreWebSocketClient throws on unknown options, naming the right one", () => {
+  assert.throws(
+    // deno-lint-ignore no-explicit-any
+    () => new EvrmoreWebSocketClient({ ping_interval: 30 } as any),
+    (error: unknown) =>
+      error instanceof TypeError &&
+      /unknown option "ping_interval" \(did you mean pingInterval\?\)/.test(
+        error.message,
+      ),
+  );
+  assert.throws(
+    // deno-lint-ignore no-explicit-any
+    () => new EvrmoreWebSocketClient({ pingIntreval: 30 } as any),
+    /did you mean pingInterval\?/,
+  );
 });

@@ -140,6 +140,12 @@ Deno.test("filter protocol: the subscription answer with a filter is a valid ser
   assert.ok(
     ServerMessageSchema.safeParse({
       type: "subscription",
+      data: {
+        status: "success",
+        topic: "assets",
+        action: "subscribe",
+        filter: { asset: "MYASSET" },
+      },
       status: "success",
       topic: "assets",
       action: "subscribe",
@@ -245,6 +251,12 @@ Deno.test("filter server: asset and address filters deliver only the matching ev
       }),
       {
         type: "subscription",
+        data: {
+          status: "success",
+          topic: "assets",
+          action: "subscribe",
+          filter: { asset: "AAA" },
+        },
         status: "success",
         topic: "assets",
         action: "subscribe",
@@ -260,6 +272,12 @@ Deno.test("filter server: asset and address filters deliver only the matching ev
       }),
       {
         type: "subscription",
+        data: {
+          status: "success",
+          topic: "transactions",
+          action: "subscribe",
+          filter: { address: ADDR_A },
+        },
         status: "success",
         topic: "transactions",
         action: "subscribe",
@@ -381,6 +399,12 @@ Deno.test("filter server: unsubscribe with a filter drops it; without, drops the
       }),
       {
         type: "subscription",
+        data: {
+          status: "success",
+          topic: "assets",
+          action: "unsubscribe",
+          filter: { asset: "AAA" },
+        },
         status: "success",
         topic: "assets",
         action: "unsubscribe",
@@ -401,6 +425,11 @@ Deno.test("filter server: unsubscribe with a filter drops it; without, drops the
       await request(client, { action: "unsubscribe", topic: "assets" }),
       {
         type: "subscription",
+        data: {
+          status: "success",
+          topic: "assets",
+          action: "unsubscribe",
+        },
         status: "success",
         topic: "assets",
         action: "unsubscribe",

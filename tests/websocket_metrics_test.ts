@@ -276,7 +276,8 @@ Deno.test("GET /metrics: counters move with messages, commands, broadcasts and Z
   assert.equal(before.samples.get("evrmore_ws_clients"), 1);
   assert.equal(before.samples.get("evrmore_ws_connections_total"), 1);
   assert.equal(before.samples.get("evrmore_ws_client_messages_total"), 5);
-  assert.equal(before.samples.get("evrmore_ws_messages_sent_total"), 5);
+  // The welcome, then five answers.
+  assert.equal(before.samples.get("evrmore_ws_messages_sent_total"), 6);
   assert.ok(before.samples.get("evrmore_ws_bytes_sent_total")! > 100);
   assert.equal(
     before.samples.get(
@@ -325,7 +326,7 @@ Deno.test("GET /metrics: counters move with messages, commands, broadcasts and Z
     1,
   );
   assert.equal(after.samples.get("evrmore_ws_transactions_total"), 1);
-  assert.equal(after.samples.get("evrmore_ws_messages_sent_total"), 6);
+  assert.equal(after.samples.get("evrmore_ws_messages_sent_total"), 7);
   const txBytes = new TextEncoder().encode(JSON.stringify(tx)).length;
   assert.equal(
     after.samples.get("evrmore_ws_bytes_sent_total"),

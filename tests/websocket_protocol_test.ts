@@ -10,14 +10,20 @@ import {
   blockData,
   blockDataFromRpc,
   BlockMessageSchema,
+  errorMessage,
   ErrorMessageSchema,
   mempoolData,
   normalizeTopic,
   parseClientMessage,
   parseServerMessage,
+  pongMessage,
+  PROTOCOL_REVISION,
   sanitizeNodeMessage,
+  SERVER_FEATURES,
   ServerMessageSchema,
+  subscriptionMessage,
   transactionData,
+  welcomeMessage,
 } from "../lib/websocket/_protocol.ts";
 import {
   DEFAULT_ALLOWED_COMMANDS,
@@ -281,15 +287,53 @@ Deno.test("parseServerMessage() validates known types and keeps unknown ones", (
   );
   assert.equal(parseServerMessage("nope").kind, "invalid");
   assert.equal(parseServerMessage('{"data":1}').kind, "invalid");
-  assert.ok(
-    ServerMessageSchema.safeParse({
+  // Answers of older servers (and of the document's custom server) have no
+  // `data`: it is filled from the top-level fields.
+  const legacyAck = parseServerMessage(
+    '{"type":"subscription","status":"success","topic":"large_blocks"}',
+  );
+  assert.deepEqual(legacyAck, {
+    kind: "known",
+    message: {
       type: "subscription",
       status: "success",
       topic: "large_blocks",
+      data: { status: "success", topic: "large_blocks", action: "subscribe" },
+    },
+  });
+  const legacyError = parseServerMessage(
+    '{"type":"error","message":"Invalid JSON"}',
+  );
+  assert.deepEqual(legacyError, {
+    kind: "known",
+    message: {
+      type: "error",
+      message: "Invalid JSON",
+      data: { message: "Invalid JSON" },
+    },
+  });
+  // A data-only answer gets the top-level fields.
+  const dataOnly = parseServerMessage(
+    '{"type":"error","data":{"code":"unknown_topic","message":"m"}}',
+  );
+  assert.equal(dataOnly.kind, "known");
+  if (dataOnly.kind === "known" && dataOnly.message.type === "error") {
+    assert.equal(dataOnly.message.code, "unknown_topic");
+    assert.equal(dataOnly.message.message, "m");
+  }
+  assert.equal(parseServerMessage('{"type":"pong"}').kind, "known");
+  // What our server sends is valid as it is.
+  assert.ok(
+    ServerMessageSchema.safeParse({
+      type: "subscription",
+      data: { status: "success", topic: "blocks", action: "subscribe" },
+      status: "success",
+      topic: "blocks",
+      action: "subscribe",
     }).success,
   );
   assert.ok(
-    ServerMessageSchema.safeParse({ type: "error", message: "Invalid JSON" })
+    !ServerMessageSchema.safeParse({ type: "error", message: "Invalid JSON" })
       .success,
   );
 });
@@ -345,4 +389,112 @@ Deno.test("command lists: wallet, mining, network control and stop stay denied",
   ]);
   assert.deepEqual([...custom], ["getblockcount"]);
   assert.throws(() => allowedCommandSet([5 as unknown as string]), TypeError);
+});
+
+/** What the Python evrmore-rpc 1.2.1 client requires of every message. */
+function assertDocumentModel(message: unknown): void {
+  assert.ok(typeof message === "object" && message !== null);
+  const m = message as Record<string, unknown>;
+  assert.equal(typeof m.type, "string", JSON.stringify(m));
+  assert.ok("data" in m, `data: field required in ${JSON.stringify(m)}`);
+}
+
+Deno.test("Every message builder puts the answer in data and keeps the top-level fields", () => {
+  const error = errorMessage("unknown_topic", "Cannot subscribe: x", {
+    id: 4,
+  });
+  assert.deepEqual(error, {
+    type: "error",
+    data: { code: "unknown_topic", message: "Cannot subscribe: x" },
+    message: "Cannot subscribe: x",
+    code: "unknown_topic",
+    id: 4,
+  });
+  const nodeError = errorMessage(-5, "Block not found", {
+    command: "getblock",
+  });
+  assert.deepEqual(nodeError.data, {
+    code: -5,
+    message: "Block not found",
+    command: "getblock",
+  });
+  assert.equal(nodeError.command, "getblock");
+  const ack = subscriptionMessage("subscribe", "assets", {
+    id: "a",
+    filter: { asset: "MYASSET" },
+  });
+  assert.deepEqual(ack, {
+    type: "subscription",
+    data: {
+      status: "success",
+      topic: "assets",
+      action: "subscribe",
+      filter: { asset: "MYASSET" },
+    },
+    status: "success",
+    topic: "assets",
+    action: "subscribe",
+    filter: { asset: "MYASSET" },
+    id: "a",
+  });
+  assert.deepEqual(pongMessage(), { type: "pong", data: {} });
+  assert.deepEqual(pongMessage("p", 1), {
+    type: "pong",
+    data: { time: 1 },
+    id: "p",
+  });
+  const welcome = welcomeMessage();
+  assert.equal(welcome.type, "welcome");
+  assert.equal(welcome.data.protocol, PROTOCOL_REVISION);
+  assert.equal(welcome.data.server, "@evrmore/rpc");
+  assert.match(welcome.data.version, /^\d+\.\d+\.\d+/);
+  assert.deepEqual(welcome.data.features, [...SERVER_FEATURES]);
+  for (const message of [error, nodeError, ack, pongMessage(), welcome]) {
+    assertDocumentModel(message);
+    assert.ok(ServerMessageSchema.safeParse(message).success);
+    const parsed = parseServerMessage(JSON.stringify(message));
+    assert.equal(parsed.kind, "known");
+  }
+  // Every error a client message can cause, too.
+  for (
+    const text of [
+      "nope",
+      "[]",
+      '{"action":"dance"}',
+      '{"action":"subscribe","topic":"nonsense"}',
+      '{"command":"stop!"}',
+      '{"command":"getblock","params":1}',
+    ]
+  ) {
+    const parsed = parseClientMessage(text);
+    assert.equal(parsed.kind, "error");
+    if (parsed.kind === "error") assertDocumentModel(parsed.error);
+  }
+});
+
+Deno.test("parseClientMessage() takes the all topic, without filter or since", () => {
+  assert.deepEqual(
+    parseClientMessage('{"action":"subscribe","topic":"all","id":1}'),
+    { kind: "subscribe", topic: "all", id: 1 },
+  );
+  assert.deepEqual(
+    parseClientMessage('{"action":"unsubscribe","topic":"all"}'),
+    { kind: "unsubscribe", topic: "all" },
+  );
+  for (
+    const extra of ['"since":1', '"filter":{"asset":"A"}']
+  ) {
+    const parsed = parseClientMessage(
+      `{"action":"subscribe","topic":"all",${extra}}`,
+    );
+    assert.equal(parsed.kind, "error");
+    if (parsed.kind === "error") {
+      assert.equal(parsed.error.code, "invalid_message");
+    }
+  }
+  const unknown = parseClientMessage('{"action":"subscribe","topic":"al"}');
+  assert.equal(unknown.kind, "error");
+  if (unknown.kind === "error") {
+    assert.match(unknown.error.message, /all\)$/);
+  }
 });

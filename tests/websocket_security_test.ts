@@ -280,9 +280,9 @@ Deno.test("maxMessagesPerSecond: over the limit is answered rate_limited (with i
   const answers = [];
   for (let i = 0; i < 6; i++) answers.push(await noisy.next());
   assert.deepEqual(answers.slice(0, 3), [
-    { type: "pong", id: 0 },
-    { type: "pong", id: 1 },
-    { type: "pong", id: 2 },
+    { type: "pong", data: {}, id: 0 },
+    { type: "pong", data: {}, id: 1 },
+    { type: "pong", data: {}, id: 2 },
   ]);
   for (const [i, answer] of answers.slice(3).entries()) {
     assert.equal(answer.type, "error");
@@ -329,7 +329,7 @@ Deno.test("maxMessagesPerSecond: null turns the limit off", async () => {
   const socket = await open(`ws://127.0.0.1:${h.port}/`);
   for (let i = 0; i < 500; i++) socket.send({ action: "ping", id: i });
   for (let i = 0; i < 500; i++) {
-    assert.deepEqual(await socket.next(), { type: "pong", id: i });
+    assert.deepEqual(await socket.next(), { type: "pong", data: {}, id: i });
   }
   await socket.close();
 });

@@ -323,6 +323,7 @@ Deno.test("EvrmoreWebSocketServer answers subscribe, unsubscribe and ping, echoi
     client.send({ action: "subscribe", topic: "blocks" });
     assert.deepEqual(await client.next(), {
       type: "subscription",
+      data: { status: "success", topic: "blocks", action: "subscribe" },
       status: "success",
       topic: "blocks",
       action: "subscribe",
@@ -330,6 +331,7 @@ Deno.test("EvrmoreWebSocketServer answers subscribe, unsubscribe and ping, echoi
     client.send({ action: "subscribe", topic: "transaction", id: 1 });
     assert.deepEqual(await client.next(), {
       type: "subscription",
+      data: { status: "success", topic: "transactions", action: "subscribe" },
       status: "success",
       topic: "transactions",
       action: "subscribe",
@@ -345,6 +347,7 @@ Deno.test("EvrmoreWebSocketServer answers subscribe, unsubscribe and ping, echoi
     client.send({ action: "unsubscribe", topic: "blocks", id: 9 });
     assert.deepEqual(await client.next(), {
       type: "subscription",
+      data: { status: "success", topic: "blocks", action: "unsubscribe" },
       status: "success",
       topic: "blocks",
       action: "unsubscribe",
@@ -352,9 +355,13 @@ Deno.test("EvrmoreWebSocketServer answers subscribe, unsubscribe and ping, echoi
     });
     assert.equal(h.server.subscriptions.get("blocks")?.size, 0);
     client.send({ action: "ping" });
-    assert.deepEqual(await client.next(), { type: "pong" });
+    assert.deepEqual(await client.next(), { type: "pong", data: {} });
     client.send({ action: "ping", id: "p" });
-    assert.deepEqual(await client.next(), { type: "pong", id: "p" });
+    assert.deepEqual(await client.next(), {
+      type: "pong",
+      data: {},
+      id: "p",
+    });
   } finally {
     await client.close();
   }
@@ -474,6 +481,7 @@ Deno.test("EvrmoreWebSocketServer forwards the node's errors with the node's cod
     client.send({ command: "getblock", params: ["00".repeat(32)], id: 1 });
     assert.deepEqual(await client.next(), {
       type: "error",
+      data: { code: -5, message: "Block not found", command: "getblock" },
       message: "Block not found",
       code: -5,
       command: "getblock",

@@ -310,14 +310,14 @@ Deno.test("EvrmoreZMQClient delivers the node's captured messages decoded as the
         if (fixture !== undefined) {
           assert.deepEqual(
             n.transaction,
-            (await readJson(fixture)).result,
+            withoutUninitialised((await readJson(fixture)).result),
             `decoded ${n.transaction.txid}`,
           );
           txFixtures++;
         } else if (blockTxs.has(n.transaction.txid)) {
           assert.deepEqual(
             n.transaction,
-            blockTxs.get(n.transaction.txid),
+            withoutUninitialised(blockTxs.get(n.transaction.txid)),
             `decoded ${n.transaction.txid}`,
           );
           txFixtures++;
@@ -329,7 +329,11 @@ Deno.test("EvrmoreZMQClient delivers the node's captured messages decoded as the
         blockHashBySeq.set(n.sequence, n.block.hash);
         const fixture = blocks.get(n.block.hash);
         if (fixture !== undefined) {
-          const expected = (await readJson(fixture)).result as object;
+          const result = (await readJson(fixture)).result as { tx?: unknown[] };
+          const expected = {
+            ...result,
+            ...(result.tx ? { tx: result.tx.map(withoutUninitialised) } : {}),
+          } as object;
           assert.deepEqual(
             pick(n.block, BLOCK_FIELDS),
             pick(expected, BLOCK_FIELDS),
@@ -794,3 +798,22 @@ Deno.test("lib/zmq/mod.ts imports without --allow-ffi; start() then rejects clea
     new TextDecoder().decode(output.stderr),
   );
 });
+
+/**
+ * The node's JSON without the uninitialised `expire_time` it prints on
+ * issue, owner and reissue outputs (decoders omit it by default).
+ */
+function withoutUninitialised(tx: unknown): unknown {
+  const copy = structuredClone(tx) as {
+    vout?: Array<
+      { scriptPubKey?: { type?: string; asset?: { expire_time?: unknown } } }
+    >;
+  };
+  for (const out of copy.vout ?? []) {
+    const spk = out.scriptPubKey;
+    if (spk?.type === "new_asset" || spk?.type === "reissue_asset") {
+      delete spk.asset?.expire_time;
+    }
+  }
+  return copy;
+}

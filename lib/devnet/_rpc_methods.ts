@@ -12,6 +12,7 @@ import {
   type DecodedTransaction,
   decodeTransaction,
   hexToBytes,
+  UNINITIALISED_EXPIRE_TIME,
 } from "../encoding/mod.ts";
 import {
   type BlockEntry,
@@ -208,7 +209,12 @@ function mempoolSpend(
 }
 
 function decodeTx(tx: TxEntry): DecodedTransaction {
-  return decodeTransaction(tx.bytes, { network: "regtest", valueSat: true });
+  return decodeTransaction(tx.bytes, {
+    network: "regtest",
+    valueSat: true,
+    // The node prints uninitialised memory there; the devnet a fixed value.
+    uninitialisedExpireTime: UNINITIALISED_EXPIRE_TIME,
+  });
 }
 
 function chainwork(height: number): string {
@@ -232,6 +238,7 @@ function blockJson(
   const decoded = decodeBlock(block.bytes, {
     network: "regtest",
     valueSat: true,
+    uninitialisedExpireTime: UNINITIALISED_EXPIRE_TIME,
     height: block.height,
   });
   const prev = block.height > 0 ? block.header.prevHash : undefined;
@@ -564,6 +571,7 @@ const METHODS: Record<string, MethodSpec> = {
         decoded = decodeTransaction(hexToBytes(str(hex)), {
           network: "regtest",
           valueSat: true,
+          uninitialisedExpireTime: UNINITIALISED_EXPIRE_TIME,
         });
       } catch (error) {
         if (error instanceof RpcMethodError) throw error;
@@ -598,6 +606,7 @@ const METHODS: Record<string, MethodSpec> = {
         decoded = decodeBlock(hexToBytes(str(hex)), {
           network: "regtest",
           valueSat: true,
+          uninitialisedExpireTime: UNINITIALISED_EXPIRE_TIME,
           height: 0,
         });
       } catch (error) {

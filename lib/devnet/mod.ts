@@ -69,6 +69,7 @@ import { dispatch } from "./_rpc_methods.ts";
 import { DevnetRpcServer, RpcMethodError } from "./_rpc_server.ts";
 import { RpcError } from "../errors.ts";
 import { ZmqPublisher } from "./_zmq_publisher.ts";
+import { checkOptions } from "../_options.ts";
 
 /**
  * Options of {@linkcode EvrmoreDevnet}.
@@ -292,6 +293,7 @@ export class EvrmoreDevnet {
    * @param options Ports, credentials and start-up chain length.
    */
   constructor(options: EvrmoreDevnetOptions = {}) {
+    checkOptions("EvrmoreDevnet", options, DEVNET_OPTION_KEYS);
     for (const key of ["rpcPort", "zmqPort"] as const) {
       const port = options[key];
       if (
@@ -976,3 +978,16 @@ export class EvrmoreDevnet {
     }
   }
 }
+
+/** The options the constructor reads (unknown ones throw). */
+const DEVNET_OPTION_KEYS: readonly string[] = [
+  "rpcPort",
+  "zmqPort",
+  "rpcUser",
+  "rpcPassword",
+  "initialBlocks",
+  "zmq",
+  "authDelayMs",
+  "rpcWorkQueue",
+  "rpcThreads",
+];

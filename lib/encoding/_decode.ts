@@ -219,11 +219,11 @@ function decodeLayout(
  * `amountSat` (exact bigints), and 64-bit fields that can exceed 2^53
  * (`expire_time`) are bigints.
  *
- * The `expire_time` quirk: the node prints an uninitialised value,
- * `8387847183396104704`, on every issue, owner and reissue output. By
- * default we give `8387847183396104000` (what `JSON.parse` makes of it, so
- * results deep-equal the node's parsed JSON); with `valueSat: true` we give
- * the exact `8387847183396104704n`.
+ * The `expire_time` quirk: on every issue, owner and reissue output the
+ * node prints uninitialised memory as `expire_time` (8387847183396104704 in
+ * one capture, 5809257366854866000 in another). We omit the field by
+ * default; `uninitialisedExpireTime` prints a given value instead (for
+ * deep-equality with a given capture).
  *
  * @example
  * ```ts
@@ -253,7 +253,11 @@ export function decodeTransaction(
   return decodeLayout(
     bytes,
     LAYOUT,
-    { network, exact: options?.valueSat === true },
+    {
+      network,
+      exact: options?.valueSat === true,
+      uninitialisedExpireTime: options?.uninitialisedExpireTime,
+    },
     false,
   );
 }
@@ -357,7 +361,11 @@ export function decodeBlock(
   const header = readHeader(r, NETWORKS[network].progpowHeader);
   const headerBytes = bytes.subarray(0, r.offset);
   const count = r.readCount(60);
-  const opts: ScriptJsonOptions = { network, exact };
+  const opts: ScriptJsonOptions = {
+    network,
+    exact,
+    uninitialisedExpireTime: options?.uninitialisedExpireTime,
+  };
   const tx: DecodedTransaction[] = new Array(count);
   let stripped = bytes.length;
   let coinbaseSig: Uint8Array | undefined;
@@ -484,6 +492,12 @@ export interface DecodeScriptOptions {
   /** Exact bigints for amounts (`amountSat`) and `expire_time` (default false). */
   valueSat?: boolean;
   /**
+   * What to print as `expire_time` on issue, owner and reissue scripts,
+   * where the node prints uninitialised memory; default: omitted. See
+   * `DecodeTransactionOptions.uninitialisedExpireTime`.
+   */
+  uninitialisedExpireTime?: bigint;
+  /**
    * "scriptPubKey" (default): the `scriptPubKey` object of
    * `decoderawtransaction` (with `hex`). "decodescript": the node's
    * `decodescript` answer (no `hex`; `p2sh`, and top-level `asset_name`,
@@ -519,6 +533,7 @@ export function decodeScript(
   const opts = {
     network: checkNetwork(options?.network),
     exact: options?.valueSat === true,
+    uninitialisedExpireTime: options?.uninitialisedExpireTime,
   };
   if (options?.format === "decodescript") {
     return decodeScriptRpcJson(bytes, opts) as ScriptPubKey;

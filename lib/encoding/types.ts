@@ -165,9 +165,18 @@ export interface DecodeTransactionOptions {
    * `amountSat` (exact 1e-8 integers as bigint), and 64-bit fields that may
    * exceed 2^53 are exact bigints: asset `expire_time`, block `nonce64`.
    * Without it every number equals what `JSON.parse` makes of the node's
-   * JSON (for example `expire_time` `8387847183396104000`).
+   * JSON.
    */
   valueSat?: boolean;
+  /**
+   * What to print as `expire_time` on issue, owner and reissue outputs,
+   * where the node prints uninitialised memory (a value that differs
+   * between node processes). Default: nothing, the field is omitted (we do
+   * not invent a value). Pass the value of a given capture (for example
+   * {@linkcode UNINITIALISED_EXPIRE_TIME}, that of this package's fixtures)
+   * to deep-equal it; it is a number unless `valueSat` is set.
+   */
+  uninitialisedExpireTime?: bigint;
 }
 
 /** Options of `decodeBlock`: the network, and the chain context the bytes cannot give. */

@@ -38,6 +38,7 @@ import type {
   RpcPriority,
   RpcResolvedConfig,
 } from "./_types.ts";
+import { checkOptions } from "../_options.ts";
 
 const DEFAULT_TIMEOUT = 30_000;
 const DEFAULT_CONCURRENCY = 8;
@@ -209,6 +210,7 @@ export class EvrmoreRPCClient extends EvrmoreRPCMethods
    */
   constructor(options: EvrmoreRPCClientOptions = {}) {
     super();
+    checkOptions("EvrmoreRPCClient", options, RPC_CLIENT_OPTION_KEYS);
     checkCount(options.timeout, "timeout", 1);
     checkCount(options.maxConcurrency, "maxConcurrency", 1);
     checkCount(options.retries, "retries", 0);
@@ -950,3 +952,29 @@ export class EvrmoreRPCClient extends EvrmoreRPCMethods
     );
   }
 }
+
+/** The options the constructor reads (unknown ones throw). */
+export const RPC_CLIENT_OPTION_KEYS: readonly string[] = [
+  "url",
+  "host",
+  "port",
+  "user",
+  "password",
+  "network",
+  "datadir",
+  "conf",
+  "cookieFile",
+  "wallet",
+  "timeout",
+  "maxConcurrency",
+  "retries",
+  "retryDelay",
+  "validate",
+  "env",
+  "caCerts",
+  "batching",
+  "maxBatchSize",
+  "singleFlight",
+  "priority",
+  "maxQueueSize",
+];

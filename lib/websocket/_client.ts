@@ -19,6 +19,7 @@ import {
   normalizeTopic,
   parseServerMessage,
   secondsOption,
+  subscriptionMessage,
   TOKEN_PROTOCOL_PREFIX,
   tokenProblem,
   WEBSOCKET_PROTOCOL,
@@ -39,7 +40,25 @@ import type {
   WebSocketFilter,
   WebSocketMessageId,
   WebSocketServerMessage,
+  WelcomeData,
 } from "./types.ts";
+import { checkOptions } from "../_options.ts";
+
+/** The options {@linkcode EvrmoreWebSocketClient} reads (unknown ones throw). */
+export const CLIENT_OPTION_KEYS: readonly string[] = [
+  "uri",
+  "pingInterval",
+  "pingTimeout",
+  "reconnect",
+  "reconnectDelay",
+  "maxReconnectDelay",
+  "maxReconnectAttempts",
+  "requestTimeout",
+  "maxQueueSize",
+  "onError",
+  "welcomeTimeout",
+  "token",
+];
 
 /**
  * Options of {@linkcode EvrmoreWebSocketClient}.
@@ -89,6 +108,13 @@ export interface EvrmoreWebSocketClientOptions {
   maxQueueSize?: number;
   /** Receives errors that reach no caller (malformed messages, failing handlers). Default: ignored. */
   onError?: (error: Error) => void;
+  /**
+   * How long, in ms, to wait for the server's `welcome` (default 1000).
+   * Servers that speak only the design document send none and do not answer
+   * `subscribe`; see {@linkcode EvrmoreWebSocketClient} for how the client
+   * tells them apart.
+   */
+  welcomeTimeout?: number;
   /**
    * The server's `authToken`, when it has one. Sent the way browsers can:
    * as the WebSocket subprotocol `evrmore.token.<token>` (next to
@@ -257,17 +283,32 @@ const CLOSED = 3;
  * A client of `EvrmoreWebSocketServer`: subscribes to topics, receives their
  * messages (typed per `type`), and runs read-only node commands.
  *
- * It pings the server every `pingInterval` seconds and treats the
- * connection as dropped when nothing comes back within `pingTimeout`. A
- * dropped connection is reopened with jittered exponential backoff and the
- * topics are subscribed again, until `disconnect()`.
+ * **Servers.** An `EvrmoreWebSocketServer` sends a `welcome` message first,
+ * listing the extensions it speaks (`acks`, `ping`, ...); a server that
+ * speaks only the design document (the Python evrmore-rpc 1.2.1 server)
+ * sends none, never answers `subscribe`, and has no application ping. The
+ * client sends its requests at once and decides on the first message of
+ * the connection (or after `welcomeTimeout` ms without one): with a
+ * `welcome` listing `acks`, `subscribe()`/`unsubscribe()` resolve on the
+ * server's answer; otherwise they resolve once sent (learning acks if an
+ * answer arrives anyway). See {@linkcode serverInfo}.
+ *
+ * **Liveness.** When the server announced `ping`, the client sends
+ * `{"action":"ping"}` every `pingInterval` seconds and treats the
+ * connection as dropped when nothing comes back within `pingTimeout`;
+ * otherwise it sends none and relies on the WebSocket itself (the
+ * server's protocol pings, and close events). A dropped connection is
+ * reopened with jittered exponential backoff and the topics are subscribed
+ * again, until `disconnect()`.
  *
  * Messages of types this version does not know (a custom server's) are
  * delivered unchanged; name them in the type parameter to type them.
  *
- * Override `handleBlock`, `handleTransaction`, `handleAsset` and
- * `handleMempool` to react to messages as they arrive (they run before the
- * message is queued for `receive()`, and are not awaited).
+ * **Hooks.** `handleBlock`, `handleReorg`, `handleTransaction`,
+ * `handleAsset` and `handleMempool` are called by {@linkcode listen}, once
+ * per message, never behind your back: a loop of your own over
+ * `receive()` or `for await` may call them itself (as the design document's
+ * custom client does) and each message is still handled once.
  *
  * @example Print new blocks and transactions
  * ```ts ignore
@@ -343,6 +384,11 @@ export class EvrmoreWebSocketClient<
   #lastMessageAt = 0;
   #reconnects = 0;
   #userClosed = false;
+  #welcomeTimeout: number;
+  /** What the server of this connection speaks; `undefined` until known. */
+  #features: Set<string> | undefined;
+  #serverInfo: WelcomeData | undefined;
+  #welcomeTimer: ReturnType<typeof setTimeout> | undefined;
 
   /**
    * Creates a client; nothing happens until {@linkcode connect}.
@@ -350,6 +396,7 @@ export class EvrmoreWebSocketClient<
    * @param options The server's URI, heartbeat, reconnection and limits.
    */
   constructor(options: EvrmoreWebSocketClientOptions = {}) {
+    checkOptions("EvrmoreWebSocketClient", options, CLIENT_OPTION_KEYS);
     const uri = options.uri ?? "ws://localhost:8765";
     let parsed: URL;
     try {
@@ -400,6 +447,11 @@ export class EvrmoreWebSocketClient<
       30000,
     );
     this.#maxQueueSize = positive("maxQueueSize", options.maxQueueSize, 1000);
+    this.#welcomeTimeout = positive(
+      "welcomeTimeout",
+      options.welcomeTimeout,
+      1000,
+    );
     this.#onError = options.onError ?? (() => {});
     const token = options.token;
     if (token !== undefined) {
@@ -449,6 +501,18 @@ export class EvrmoreWebSocketClient<
   /** Messages dropped because the receive queue was full. */
   get droppedMessages(): number {
     return this.#dropped;
+  }
+
+  /**
+   * What the server announced in its `welcome` message (protocol, software,
+   * version, features), or `undefined` before it came and for servers that
+   * speak only the design document.
+   */
+  get serverInfo(): WelcomeData | undefined {
+    const info = this.#serverInfo;
+    return info === undefined
+      ? undefined
+      : { ...info, features: [...info.features] };
   }
 
   /** How many times the connection was reopened after a drop. */
@@ -505,8 +569,10 @@ export class EvrmoreWebSocketClient<
     this.#connecting = undefined;
     clearTimeout(this.#reconnectTimer);
     clearTimeout(this.#pingTimer);
+    clearTimeout(this.#welcomeTimer);
     this.#reconnectTimer = undefined;
     this.#pingTimer = undefined;
+    this.#welcomeTimer = undefined;
     const error = new ConnectionError(
       "Cannot receive: the client disconnected",
     );
@@ -760,7 +826,56 @@ export class EvrmoreWebSocketClient<
   }
 
   /**
-   * Called for each `block` message before it is queued; does nothing by
+   * Reads messages until `disconnect()` (or the signal aborts) and hands
+   * each to its hook (`handleBlock`, `handleReorg`, `handleTransaction`,
+   * `handleAsset`, `handleMempool`), one at a time, awaiting it. What a hook
+   * throws goes to `onError` and the loop goes on.
+   *
+   * This is the only place the client calls the hooks: a loop of your own
+   * that calls them (the design document's `process_messages`) handles each
+   * message once too. Do not run both on one client: they share the
+   * messages.
+   *
+   * @example Count blocks in a subclass
+   * ```ts ignore
+   * import { type BlockData, EvrmoreWebSocketClient } from "@evrmore/rpc/client";
+   *
+   * class Counter extends EvrmoreWebSocketClient {
+   *   blocks = 0;
+   *   override handleBlock(block: BlockData): void {
+   *     this.blocks++;
+   *     console.log(`New block ${block.height}`);
+   *   }
+   * }
+   * await using client = new Counter({ uri: "ws://localhost:8765" });
+   * await client.connect();
+   * await client.subscribe("blocks");
+   * await client.listen({ signal: AbortSignal.timeout(60_000) });
+   * console.log(`${client.blocks} blocks in a minute`);
+   * ```
+   *
+   * @param options Stops listening (and resolves) when the signal aborts.
+   * @throws {ConnectionError} When not connected, or the connection is lost for good.
+   */
+  async listen(options?: { signal?: AbortSignal }): Promise<void> {
+    const signal = options?.signal;
+    const aborted = (): boolean => signal?.aborted === true;
+    while (!aborted()) {
+      let message: WebSocketServerMessage | Custom;
+      try {
+        message = signal === undefined
+          ? await this.receive()
+          : await this.receive({ signal });
+      } catch (error) {
+        if (this.#userClosed || aborted()) return;
+        throw error;
+      }
+      await this.#dispatch(message);
+    }
+  }
+
+  /**
+   * Called by {@linkcode listen} for each `block` message; does nothing by
    * default. Override it to react to blocks.
    *
    * @param _data The block.
@@ -769,8 +884,8 @@ export class EvrmoreWebSocketClient<
   handleBlock(_data: BlockData, _message: BlockMessage): void | Promise<void> {}
 
   /**
-   * Called for each `reorg` message (the blocks above `fork_height` left
-   * the active chain; the new branch's blocks follow) before it is queued;
+   * Called by {@linkcode listen} for each `reorg` message (the blocks above
+   * `fork_height` left the active chain; the new branch's blocks follow);
    * does nothing by default.
    *
    * @example Forget the blocks a reorg replaced
@@ -794,8 +909,8 @@ export class EvrmoreWebSocketClient<
   handleReorg(_data: ReorgData, _message: ReorgMessage): void | Promise<void> {}
 
   /**
-   * Called for each `transaction` message before it is queued; does nothing
-   * by default.
+   * Called by {@linkcode listen} for each `transaction` message; does
+   * nothing by default.
    *
    * @param _data The transaction.
    * @param _message The whole message.
@@ -806,7 +921,7 @@ export class EvrmoreWebSocketClient<
   ): void | Promise<void> {}
 
   /**
-   * Called for each `asset` message before it is queued; does nothing by
+   * Called by {@linkcode listen} for each `asset` message; does nothing by
    * default.
    *
    * @param _data The asset output.
@@ -818,8 +933,8 @@ export class EvrmoreWebSocketClient<
   ): void | Promise<void> {}
 
   /**
-   * Called for each `mempool` message before it is queued; does nothing by
-   * default.
+   * Called by {@linkcode listen} for each `mempool` message; does nothing
+   * by default.
    *
    * @param _data The mempool figures.
    * @param _message The whole message.
@@ -872,6 +987,13 @@ export class EvrmoreWebSocketClient<
     this.#state = "open";
     this.#attempts = 0;
     this.#lastMessageAt = Date.now();
+    this.#features = undefined;
+    this.#serverInfo = undefined;
+    clearTimeout(this.#welcomeTimer);
+    this.#welcomeTimer = setTimeout(() => {
+      this.#welcomeTimer = undefined;
+      if (socket === this.#socket) this.#settleFeatures(undefined);
+    }, this.#welcomeTimeout);
     socket.addEventListener("message", (event) => {
       if (socket !== this.#socket) return;
       this.#lastMessageAt = Date.now();
@@ -937,6 +1059,8 @@ export class EvrmoreWebSocketClient<
     this.#socket = undefined;
     clearTimeout(this.#pingTimer);
     this.#pingTimer = undefined;
+    clearTimeout(this.#welcomeTimer);
+    this.#welcomeTimer = undefined;
     this.#failPending(reason);
     if (socket !== undefined && socket.readyState !== CLOSED) {
       try {
@@ -1006,6 +1130,14 @@ export class EvrmoreWebSocketClient<
   #ping(): void {
     const socket = this.#socket;
     if (socket === undefined || socket.readyState !== OPEN) return;
+    if (this.#features === undefined) {
+      // Not known yet (a welcomeTimeout longer than pingInterval): later.
+      this.#startHeartbeat();
+      return;
+    }
+    // A server that did not announce pings would never answer one: rely on
+    // the WebSocket itself (its protocol pings, its close event).
+    if (!this.#features.has("ping")) return;
     const sentAt = Date.now();
     try {
       socket.send('{"action":"ping"}');
@@ -1040,10 +1172,27 @@ export class EvrmoreWebSocketClient<
       return;
     }
     const message = parsed.message;
+    if (message.type === "welcome") {
+      // Normally the first message; a late one (after welcomeTimeout) still
+      // counts from now on.
+      if (this.#serverInfo === undefined) {
+        this.#settleFeatures(message.data, this.#features?.has("acks"));
+      }
+      return;
+    }
+    // The first message of a server that sends no welcome (an answer to a
+    // subscription tells that it answers them).
+    if (this.#features === undefined) {
+      this.#settleFeatures(undefined, message.type === "subscription");
+    }
     switch (message.type) {
       case "pong":
         return;
       case "subscription":
+        // A server that answers subscriptions without announcing it.
+        this.#features?.add("acks");
+        if (this.#settle(message)) return;
+        break;
       case "result":
       case "error":
         if (this.#settle(message)) return;
@@ -1054,29 +1203,52 @@ export class EvrmoreWebSocketClient<
           height: message.data.height,
         };
         this.#cursor = message.data.hash;
-        this.#call(() => this.handleBlock(message.data, message));
-        break;
-      case "reorg":
-        this.#call(() => this.handleReorg(message.data, message));
-        break;
-      case "transaction":
-        this.#call(() => this.handleTransaction(message.data, message));
-        break;
-      case "asset":
-        this.#call(() => this.handleAsset(message.data, message));
-        break;
-      case "mempool":
-        this.#call(() => this.handleMempool(message.data, message));
         break;
     }
     this.#enqueue(message);
   }
 
-  #call(handler: () => void | Promise<void>): void {
+  /**
+   * The server's features are known: from its welcome, or (`undefined`)
+   * none beyond the design document. Requests waiting for an answer such a
+   * server never sends resolve now.
+   */
+  #settleFeatures(welcome: WelcomeData | undefined, acks = false): void {
+    clearTimeout(this.#welcomeTimer);
+    this.#welcomeTimer = undefined;
+    this.#serverInfo = welcome === undefined
+      ? undefined
+      : { ...welcome, features: [...welcome.features] };
+    this.#features = new Set(welcome?.features);
+    if (acks) this.#features.add("acks");
+    if (this.#features.has("acks")) return;
+    for (const pending of [...this.#pending.values()]) {
+      if (pending.kind === "command") continue;
+      pending.cleanup();
+      pending.resolve(subscriptionMessage(pending.kind, pending.key));
+    }
+  }
+
+  /** Calls one hook, reporting what it throws or rejects with. */
+  async #dispatch(message: WebSocketServerMessage | Custom): Promise<void> {
+    const m = message as WebSocketServerMessage;
     try {
-      const result = handler();
-      if (result instanceof Promise) {
-        result.catch((error) => this.#report(error));
+      switch (m.type) {
+        case "block":
+          await this.handleBlock(m.data, m);
+          break;
+        case "reorg":
+          await this.handleReorg(m.data, m);
+          break;
+        case "transaction":
+          await this.handleTransaction(m.data, m);
+          break;
+        case "asset":
+          await this.handleAsset(m.data, m);
+          break;
+        case "mempool":
+          await this.handleMempool(m.data, m);
+          break;
       }
     } catch (error) {
       this.#report(error);
@@ -1189,6 +1361,15 @@ export class EvrmoreWebSocketClient<
         reject(
           new ConnectionError(`Cannot ${what}: ${errorText(cause)}`, { cause }),
         );
+        return;
+      }
+      if (
+        kind !== "command" && this.#features !== undefined &&
+        !this.#features.has("acks")
+      ) {
+        // This server never answers: sent is done.
+        pending.cleanup();
+        resolve(subscriptionMessage(kind, key));
       }
     });
   }

@@ -18,26 +18,33 @@ import type {
   BlockMessage,
   BlockPointer,
   CommandRequest,
+  ErrorData,
   ErrorMessage,
   MempoolData,
   MempoolMessage,
   PingRequest,
+  PongData,
   PongMessage,
   ReorgData,
   ReorgMessage,
   ResultMessage,
   SubscribeRequest,
+  SubscriptionData,
   SubscriptionMessage,
   TransactionData,
   TransactionMessage,
   UnsubscribeRequest,
   WebSocketErrorCode,
+  WebSocketFeature,
   WebSocketFilter,
   WebSocketMessageId,
   WebSocketServerMessage,
   WebSocketTopic,
+  WelcomeData,
+  WelcomeMessage,
 } from "./types.ts";
 import { WEBSOCKET_TOPICS } from "./types.ts";
+import denoJson from "../../deno.json" with { type: "json" };
 
 // ---------------------------------------------------------------------------
 // Schemas
@@ -161,9 +168,21 @@ export const FilterSchema = z.union([
   z.strictObject({ address: AddressSchema }),
 ]);
 
-/** `{"type":"subscription","status":"success","topic":...,"action":...}`. */
+/** `data` of a subscription message. */
+export const SubscriptionDataSchema = z.object({
+  status: z.literal("success"),
+  topic: z.string(),
+  action: z.enum(["subscribe", "unsubscribe"]),
+  filter: FilterSchema.exactOptional(),
+});
+
+/**
+ * `{"type":"subscription","data":{"status":"success","topic":...,"action":...},...}`,
+ * with `status`, `topic`, `action` (and `filter`) repeated at the top level.
+ */
 export const SubscriptionMessageSchema = z.object({
   type: z.literal("subscription"),
+  data: SubscriptionDataSchema,
   status: z.literal("success"),
   topic: z.string(),
   action: z.enum(["subscribe", "unsubscribe"]).exactOptional(),
@@ -179,19 +198,50 @@ export const ResultMessageSchema = z.object({
   id,
 });
 
-/** `{"type":"error","message":...,"code":...}`. */
+/** `data` of an error message. */
+export const ErrorDataSchema = z.object({
+  code: z.union([z.number(), z.string()]).exactOptional(),
+  message: z.string(),
+  command: z.string().exactOptional(),
+});
+
+/**
+ * `{"type":"error","data":{"code":...,"message":...},...}`, with `code`,
+ * `message` (and `command`) repeated at the top level.
+ */
 export const ErrorMessageSchema = z.object({
   type: z.literal("error"),
+  data: ErrorDataSchema,
   message: z.string(),
   code: z.union([z.number(), z.string()]).exactOptional(),
   command: z.string().exactOptional(),
   id,
 });
 
-/** `{"type":"pong"}`. */
+/** `data` of a pong message. */
+export const PongDataSchema = z.object({
+  time: z.number().exactOptional(),
+});
+
+/** `{"type":"pong","data":{"time":...}}`. */
 export const PongMessageSchema = z.object({
   type: z.literal("pong"),
+  data: PongDataSchema,
   id,
+});
+
+/** `data` of a welcome message. */
+export const WelcomeDataSchema = z.object({
+  protocol: z.number().int(),
+  server: z.string(),
+  version: z.string(),
+  features: z.array(z.string()),
+});
+
+/** `{"type":"welcome","data":{"protocol":1,"server":...,"version":...,"features":[...]}}`. */
+export const WelcomeMessageSchema = z.object({
+  type: z.literal("welcome"),
+  data: WelcomeDataSchema,
 });
 
 /** Every server message, discriminated by `type`. */
@@ -205,6 +255,7 @@ export const ServerMessageSchema = z.discriminatedUnion("type", [
   ResultMessageSchema,
   ErrorMessageSchema,
   PongMessageSchema,
+  WelcomeMessageSchema,
 ]);
 
 /**
@@ -267,10 +318,15 @@ export type _SchemaChecks = [
   Check<Equal<z.infer<typeof AssetEventTypeSchema>, AssetEventType>>,
   Check<Equal<z.infer<typeof MempoolDataSchema>, MempoolData>>,
   Check<Equal<z.infer<typeof MempoolMessageSchema>, MempoolMessage>>,
+  Check<Equal<z.infer<typeof SubscriptionDataSchema>, SubscriptionData>>,
   Check<Equal<z.infer<typeof SubscriptionMessageSchema>, SubscriptionMessage>>,
   Check<Equal<z.infer<typeof ResultMessageSchema>, ResultMessage>>,
+  Check<Equal<z.infer<typeof ErrorDataSchema>, ErrorData>>,
   Check<Equal<z.infer<typeof ErrorMessageSchema>, ErrorMessage>>,
+  Check<Equal<z.infer<typeof PongDataSchema>, PongData>>,
   Check<Equal<z.infer<typeof PongMessageSchema>, PongMessage>>,
+  Check<Equal<z.infer<typeof WelcomeDataSchema>, WelcomeData>>,
+  Check<Equal<z.infer<typeof WelcomeMessageSchema>, WelcomeMessage>>,
   Check<Equal<z.infer<typeof ServerMessageSchema>, WebSocketServerMessage>>,
   Check<Equal<z.infer<typeof SubscribeRequestSchema>, SubscribeRequest>>,
   Check<Equal<z.infer<typeof UnsubscribeRequestSchema>, UnsubscribeRequest>>,
@@ -314,6 +370,9 @@ export function tokenProblem(token: unknown): string | undefined {
 
 /** The standard topics, in documentation order. */
 export const TOPICS: readonly WebSocketTopic[] = WEBSOCKET_TOPICS;
+
+/** The topic that stands for every standard topic (the 1.2.1 server's). */
+export const ALL_TOPIC = "all";
 
 const TOPIC_ALIASES: Readonly<Record<string, WebSocketTopic>> = Object.freeze({
   blocks: "blocks",
@@ -475,17 +534,104 @@ export function mempoolData(info: unknown): MempoolData | undefined {
   return parsed.success ? parsed.data : undefined;
 }
 
-/** Builds an error message, with the id only when there is one. */
+/**
+ * Builds an error message: the error in `data` (what every reader of the
+ * design document's `{type, data}` model gets), repeated at the top level;
+ * the id only when there is one.
+ */
 export function errorMessage(
   code: WebSocketErrorCode | number,
   message: string,
   extra: { id?: WebSocketMessageId | undefined; command?: string | undefined } =
     {},
 ): ErrorMessage {
-  const out: ErrorMessage = { type: "error", message, code };
-  if (extra.command !== undefined) out.command = extra.command;
+  const data: ErrorData = { code, message };
+  const out: ErrorMessage = { type: "error", data, message, code };
+  if (extra.command !== undefined) {
+    data.command = extra.command;
+    out.command = extra.command;
+  }
   if (extra.id !== undefined) out.id = extra.id;
   return out;
+}
+
+/**
+ * Builds the answer to a subscribe or unsubscribe request: the answer in
+ * `data`, repeated at the top level; the id only when there is one.
+ */
+export function subscriptionMessage(
+  action: "subscribe" | "unsubscribe",
+  topic: string,
+  extra: {
+    id?: WebSocketMessageId | undefined;
+    filter?: WebSocketFilter | undefined;
+  } = {},
+): SubscriptionMessage {
+  const data: SubscriptionData = { status: "success", topic, action };
+  const out: SubscriptionMessage = {
+    type: "subscription",
+    data,
+    status: "success",
+    topic,
+    action,
+  };
+  if (extra.filter !== undefined) {
+    data.filter = extra.filter;
+    out.filter = extra.filter;
+  }
+  if (extra.id !== undefined) out.id = extra.id;
+  return out;
+}
+
+/**
+ * Builds the answer to a ping: `{"type":"pong","data":{}}`, with the id
+ * when there is one (`time`, the server's clock, only when given).
+ */
+export function pongMessage(
+  id?: WebSocketMessageId,
+  time?: number,
+): PongMessage {
+  const out: PongMessage = {
+    type: "pong",
+    data: time === undefined ? {} : { time },
+  };
+  if (id !== undefined) out.id = id;
+  return out;
+}
+
+/** The protocol revision announced in `welcome` (raised when messages change). */
+export const PROTOCOL_REVISION = 1;
+
+/** This package's name and version, as announced in `welcome`. */
+export const SERVER_NAME = "@evrmore/rpc";
+/** The package version announced in `welcome`. */
+export const SERVER_VERSION: string = denoJson.version;
+
+/** The extensions `EvrmoreWebSocketServer` speaks, as announced in `welcome`. */
+export const SERVER_FEATURES: readonly WebSocketFeature[] = Object.freeze([
+  "acks",
+  "ping",
+  "commands",
+  "since",
+  "filters",
+  "all",
+  "ids",
+  "cursors",
+]);
+
+/** Builds the `welcome` message a server sends first on every connection. */
+export function welcomeMessage(
+  features: readonly string[] = SERVER_FEATURES,
+): WelcomeMessage {
+  return {
+    type: "welcome",
+    data: {
+      protocol: PROTOCOL_REVISION,
+      server: SERVER_NAME,
+      version: SERVER_VERSION,
+      features: [...features],
+    },
+  };
 }
 
 // ---------------------------------------------------------------------------
@@ -495,7 +641,8 @@ export function errorMessage(
 export type ParsedClientMessage =
   | {
     kind: "subscribe";
-    topic: WebSocketTopic;
+    /** A standard topic, or `"all"` (every standard topic). */
+    topic: WebSocketTopic | typeof ALL_TOPIC;
     /** `blocks` only: replay the blocks after this height or (lowercase) hash. */
     since?: number | string;
     /** `assets` and `transactions` only: deliver only the matching events. */
@@ -504,7 +651,8 @@ export type ParsedClientMessage =
   }
   | {
     kind: "unsubscribe";
-    topic: WebSocketTopic;
+    /** A standard topic, or `"all"` (every standard topic). */
+    topic: WebSocketTopic | typeof ALL_TOPIC;
     /** Remove only this filter (else the whole topic). */
     filter?: WebSocketFilter;
     id?: WebSocketMessageId;
@@ -584,13 +732,23 @@ export function parseClientMessage(
           messageId,
         );
       }
+      if (parsed.data.topic === ALL_TOPIC) {
+        if (parsed.data.filter !== undefined || "since" in parsed.data) {
+          return fail(
+            "invalid_message",
+            `Cannot ${action}: the all topic takes no "filter" or "since" (subscribe to the topic itself)`,
+            messageId,
+          );
+        }
+        return withId({ kind: action, topic: ALL_TOPIC });
+      }
       const topic = normalizeTopic(parsed.data.topic);
       if (topic === undefined) {
         return fail(
           "unknown_topic",
           `Cannot ${action}: unknown topic ${
             JSON.stringify(parsed.data.topic.slice(0, 64))
-          } (topics: ${TOPICS.join(", ")})`,
+          } (topics: ${TOPICS.join(", ")}, ${ALL_TOPIC})`,
           messageId,
         );
       }
@@ -720,12 +878,18 @@ const KNOWN_TYPES = new Set([
   "result",
   "error",
   "pong",
+  "welcome",
 ]);
 
 /**
  * Parses one server text message. Known types are validated against their
  * schema and returned unchanged (extra fields kept); other types are
  * returned as they are.
+ *
+ * Answers of other servers are read in both shapes: a `subscription`,
+ * `error` or `pong` without `data` (older servers, the design document's
+ * custom server) gets its `data` from the top-level fields, and one with
+ * only `data` gets the top-level fields from it, so readers see one shape.
  */
 export function parseServerMessage(text: string): ParsedServerMessage {
   let value: unknown;
@@ -747,7 +911,8 @@ export function parseServerMessage(text: string): ParsedServerMessage {
       message: value as { type: string; [key: string]: unknown },
     };
   }
-  const parsed = ServerMessageSchema.safeParse(value);
+  const message = bothShapes(type, value as Record<string, unknown>);
+  const parsed = ServerMessageSchema.safeParse(message);
   if (!parsed.success) {
     return {
       kind: "invalid",
@@ -756,7 +921,43 @@ export function parseServerMessage(text: string): ParsedServerMessage {
       } ${parsed.error.issues[0]?.message ?? ""}`.trim(),
     };
   }
-  return { kind: "known", message: value as WebSocketServerMessage };
+  return {
+    kind: "known",
+    message: message as unknown as WebSocketServerMessage,
+  };
+}
+
+const ANSWER_FIELDS: Readonly<Record<string, readonly string[]>> = {
+  subscription: ["status", "topic", "action", "filter"],
+  error: ["code", "message", "command"],
+  pong: [],
+};
+
+/** Fills `data` from the top-level fields of an answer, and back. */
+function bothShapes(
+  type: string,
+  value: Record<string, unknown>,
+): Record<string, unknown> {
+  const fields = ANSWER_FIELDS[type];
+  if (fields === undefined) return value;
+  const given = value.data;
+  const data: Record<string, unknown> =
+    typeof given === "object" && given !== null && !Array.isArray(given)
+      ? { ...given as Record<string, unknown> }
+      : {};
+  const out: Record<string, unknown> = { ...value };
+  for (const field of fields) {
+    if (data[field] === undefined && out[field] !== undefined) {
+      data[field] = out[field];
+    } else if (out[field] === undefined && data[field] !== undefined) {
+      out[field] = data[field];
+    }
+  }
+  if (type === "subscription" && data.action === undefined) {
+    data.action = "subscribe";
+  }
+  out.data = data;
+  return out;
 }
 
 // ---------------------------------------------------------------------------

@@ -32,6 +32,8 @@ import type {
   WebSocketServerZmq,
 } from "./_server_options.ts";
 import { Sessions } from "./_session.ts";
+import { SERVER_OPTION_KEYS } from "./_server_options.ts";
+import { checkOptions } from "../_options.ts";
 import { closeQuietly } from "./_wire.ts";
 
 export type {
@@ -145,6 +147,7 @@ export class EvrmoreWebSocketServer<
    * @param options The node's clients, where to listen, and limits.
    */
   constructor(options: EvrmoreWebSocketServerOptions<R>) {
+    checkOptions("EvrmoreWebSocketServer", options, SERVER_OPTION_KEYS);
     if (typeof options !== "object" || options === null) {
       throw new TypeError("Cannot create server: options must be an object");
     }

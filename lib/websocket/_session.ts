@@ -20,9 +20,14 @@ import type { ChainFeed } from "./_feed.ts";
 import type { Hub } from "./_hub.ts";
 import { EventLog } from "./_event_log.ts";
 import {
+  ALL_TOPIC,
   errorMessage,
   parseClientMessage,
+  pongMessage,
   sanitizeNodeMessage,
+  subscriptionMessage,
+  TOPICS,
+  welcomeMessage,
 } from "./_protocol.ts";
 import { messageId, RateLimiter } from "./_security.ts";
 import type { ServerConfig } from "./_server_config.ts";
@@ -233,6 +238,12 @@ export class Sessions {
       }
       this.#host.track(this.#host.handleClientMessage(socket, data));
     });
+    // Announce the server and its extensions first (see docs/protocol.md).
+    socket.addEventListener(
+      "open",
+      () => this.#hub.send(socket, welcomeMessage()),
+      { once: true },
+    );
     const remove = () => this.remove(socket);
     socket.addEventListener("close", remove);
     socket.addEventListener("error", remove);
@@ -305,13 +316,25 @@ export class Sessions {
       case "error":
         hub.send(socket, parsed.error);
         return true;
-      case "ping": {
-        const pong: PongMessage = withId({ type: "pong" }, parsed.id);
-        hub.send(socket, pong);
+      case "ping":
+        hub.send(socket, pongMessage(parsed.id));
         return true;
-      }
       case "subscribe":
       case "unsubscribe": {
+        if (parsed.topic === ALL_TOPIC) {
+          // Every standard topic (each event still comes once); one answer.
+          for (const topic of TOPICS) {
+            if (parsed.kind === "unsubscribe") hub.unsubscribe(socket, topic);
+            else if (this.#live(socket)) {
+              hub.subscriptions.get(topic)?.add(socket);
+            }
+          }
+          hub.send(
+            socket,
+            subscriptionMessage(parsed.kind, ALL_TOPIC, { id: parsed.id }),
+          );
+          return true;
+        }
         const set = hub.subscriptions.get(parsed.topic);
         if (set === undefined) {
           // A subclass emptied the map: treat as unknown topic.
@@ -355,14 +378,13 @@ export class Sessions {
             );
             return true;
           }
-          const answer: SubscriptionMessage = withId({
-            type: "subscription",
-            status: "success",
-            topic: parsed.topic,
-            action: parsed.kind,
-            filter: parsed.filter,
-          }, parsed.id);
-          hub.send(socket, answer);
+          hub.send(
+            socket,
+            subscriptionMessage(parsed.kind, parsed.topic, {
+              id: parsed.id,
+              filter: parsed.filter,
+            }),
+          );
           return true;
         }
         if (parsed.kind === "subscribe" && parsed.since !== undefined) {
@@ -376,13 +398,10 @@ export class Sessions {
         } else {
           hub.unsubscribe(socket, parsed.topic);
         }
-        const answer: SubscriptionMessage = withId({
-          type: "subscription",
-          status: "success",
-          topic: parsed.topic,
-          action: parsed.kind,
-        }, parsed.id);
-        hub.send(socket, answer);
+        hub.send(
+          socket,
+          subscriptionMessage(parsed.kind, parsed.topic, { id: parsed.id }),
+        );
         return true;
       }
       case "command":
@@ -426,14 +445,7 @@ export class Sessions {
       );
       return;
     }
-    const answer: SubscriptionMessage = withId({
-      type: "subscription",
-      status: "success",
-      topic: topic as WebSocketTopic,
-      action: "subscribe",
-      ...(filter === undefined ? {} : { filter }),
-    }, id);
-    hub.send(socket, answer);
+    hub.send(socket, subscriptionMessage("subscribe", topic, { id, filter }));
     for (const text of replay.texts) hub.send(socket, text);
     if (filter === undefined) hub.subscriptions.get(topic)?.add(socket);
   }
@@ -480,13 +492,7 @@ export class Sessions {
         return;
       }
       if (socket.readyState !== WebSocket.OPEN) return;
-      const answer: SubscriptionMessage = withId({
-        type: "subscription",
-        status: "success",
-        topic: "blocks",
-        action: "subscribe",
-      }, id);
-      hub.send(socket, answer);
+      hub.send(socket, subscriptionMessage("subscribe", "blocks", { id }));
       if (plan.reorg !== undefined) hub.send(socket, plan.reorg);
       for (const data of plan.blocks) {
         const message: BlockMessage = { type: "block", data };

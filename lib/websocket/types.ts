@@ -322,7 +322,32 @@ export interface MempoolMessage {
 }
 
 /**
- * Answer to a `subscribe` or `unsubscribe` request.
+ * The `data` of a `subscription` message (the answer to `subscribe` and
+ * `unsubscribe`).
+ *
+ * @example
+ * ```ts
+ * import type { SubscriptionData } from "@evrmore/rpc";
+ *
+ * const data: SubscriptionData = { status: "success", topic: "blocks", action: "subscribe" };
+ * console.log(data.topic); // "blocks"
+ * ```
+ */
+export interface SubscriptionData {
+  /** Always `"success"` (a failure is an `error` message). */
+  status: "success";
+  /** The topic, in its canonical (plural) form, or `"all"`. */
+  topic: string;
+  /** The request answered. */
+  action: "subscribe" | "unsubscribe";
+  /** The request's filter, echoed when it had one. */
+  filter?: WebSocketFilter;
+}
+
+/**
+ * Answer to a `subscribe` or `unsubscribe` request. The answer is in
+ * `data` (every server message has `type` and `data`); `status`, `topic`,
+ * `action` and `filter` are repeated at the top level for older readers.
  *
  * @example
  * ```ts
@@ -330,24 +355,27 @@ export interface MempoolMessage {
  *
  * const answer: SubscriptionMessage = {
  *   type: "subscription",
+ *   data: { status: "success", topic: "blocks", action: "subscribe" },
  *   status: "success",
  *   topic: "blocks",
  *   action: "subscribe",
  *   id: 1,
  * };
- * console.log(answer.topic); // "blocks"
+ * console.log(answer.data.topic); // "blocks"
  * ```
  */
 export interface SubscriptionMessage {
   /** Message type. */
   type: "subscription";
-  /** Always `"success"` (a failure is an `error` message). */
+  /** The answer. */
+  data: SubscriptionData;
+  /** Same as `data.status`. */
   status: "success";
-  /** The topic, in its canonical (plural) form. */
+  /** Same as `data.topic`. */
   topic: string;
-  /** The request answered. */
+  /** Same as `data.action`. */
   action?: "subscribe" | "unsubscribe";
-  /** The request's filter, echoed when it had one. */
+  /** Same as `data.filter`. */
   filter?: WebSocketFilter;
   /** The request's id, when it had one. */
   id?: WebSocketMessageId;
@@ -411,7 +439,29 @@ export type WebSocketErrorCode =
   | "forbidden";
 
 /**
+ * The `data` of an `error` message.
+ *
+ * @example
+ * ```ts
+ * import type { ErrorData } from "@evrmore/rpc";
+ *
+ * const data: ErrorData = { code: "unknown_topic", message: "Cannot subscribe: unknown topic \"foo\"" };
+ * console.log(data.code); // "unknown_topic"
+ * ```
+ */
+export interface ErrorData {
+  /** The node's numeric JSON-RPC code, or one of {@linkcode WebSocketErrorCode}. */
+  code?: number | string;
+  /** What went wrong. */
+  message: string;
+  /** The command that failed, for command errors. */
+  command?: string;
+}
+
+/**
  * Something went wrong; the connection stays open unless said otherwise.
+ * The error is in `data`; `code`, `message` and `command` are repeated at
+ * the top level for older readers.
  *
  * @example
  * ```ts
@@ -419,26 +469,45 @@ export type WebSocketErrorCode =
  *
  * const nodeError: ErrorMessage = {
  *   type: "error",
+ *   data: { code: -5, message: "Block not found", command: "getblock" },
  *   message: "Block not found",
  *   code: -5,
  *   command: "getblock",
  *   id: 3,
  * };
- * const serverError: ErrorMessage = { type: "error", message: "Cannot parse message: invalid JSON", code: "invalid_json" };
- * console.log(nodeError.code, serverError.code); // -5 "invalid_json"
+ * console.log(nodeError.data.code); // -5
  * ```
  */
 export interface ErrorMessage {
   /** Message type. */
   type: "error";
-  /** What went wrong. */
+  /** The error. */
+  data: ErrorData;
+  /** Same as `data.message`. */
   message: string;
-  /** The node's numeric JSON-RPC code, or one of {@linkcode WebSocketErrorCode}. */
+  /** Same as `data.code`. */
   code?: number | string;
-  /** The command that failed, for command errors. */
+  /** Same as `data.command`. */
   command?: string;
   /** The request's id, when it had one. */
   id?: WebSocketMessageId;
+}
+
+/**
+ * The `data` of a `pong` message: empty from `EvrmoreWebSocketServer`;
+ * other servers may give their clock.
+ *
+ * @example
+ * ```ts
+ * import type { PongData } from "@evrmore/rpc";
+ *
+ * const data: PongData = { time: 1764288000000 };
+ * console.log(data.time); // 1764288000000
+ * ```
+ */
+export interface PongData {
+  /** The server's time when it answered, in ms since the epoch (optional). */
+  time?: number;
 }
 
 /**
@@ -448,15 +517,92 @@ export interface ErrorMessage {
  * ```ts
  * import type { PongMessage } from "@evrmore/rpc";
  *
- * const pong: PongMessage = { type: "pong" };
+ * const pong: PongMessage = { type: "pong", data: {} };
  * console.log(pong.type); // "pong"
  * ```
  */
 export interface PongMessage {
   /** Message type. */
   type: "pong";
+  /** Empty, or the server's clock. */
+  data: PongData;
   /** The request's id, when it had one. */
   id?: WebSocketMessageId;
+}
+
+/**
+ * What a server announces: the protocol extensions it speaks beyond the
+ * design document. Clients only rely on the ones listed.
+ *
+ * - `"acks"`: answers every `subscribe`/`unsubscribe` with a `subscription`
+ *   message (or an `error`);
+ * - `"ping"`: answers `{"action":"ping"}` with a `pong`;
+ * - `"commands"`: answers commands with `result` or `error`;
+ * - `"since"`: `blocks` subscriptions with a `since` cursor, and `reorg`;
+ * - `"filters"`: filtered `assets`/`transactions` subscriptions;
+ * - `"all"`: the `all` topic;
+ * - `"ids"`: echoes a request's `id` in its answer.
+ *
+ * @example
+ * ```ts
+ * import type { WebSocketFeature } from "@evrmore/rpc";
+ *
+ * const features: WebSocketFeature[] = ["acks", "ping"];
+ * console.log(features.includes("acks")); // true
+ * ```
+ */
+export type WebSocketFeature =
+  | "acks"
+  | "ping"
+  | "commands"
+  | "since"
+  | "filters"
+  | "all"
+  | "ids"
+  | "cursors";
+
+/**
+ * The `data` of a `welcome` message.
+ *
+ * @example
+ * ```ts
+ * import type { WelcomeData } from "@evrmore/rpc";
+ *
+ * const data: WelcomeData = { protocol: 1, server: "@evrmore/rpc", version: "0.1.0", features: ["acks", "ping"] };
+ * console.log(data.features.length); // 2
+ * ```
+ */
+export interface WelcomeData {
+  /** Protocol revision (an integer, 1 here); raised when messages change. */
+  protocol: number;
+  /** The server's software. */
+  server: string;
+  /** Its version. */
+  version: string;
+  /** The extensions it speaks (unknown names are ignored by clients). */
+  features: string[];
+}
+
+/**
+ * The first message of every connection to an `EvrmoreWebSocketServer`: it
+ * announces the server and the extensions it speaks. Servers that speak
+ * only the design document send none.
+ *
+ * @example
+ * ```ts
+ * import type { WelcomeMessage } from "@evrmore/rpc";
+ *
+ * const welcome: WelcomeMessage = JSON.parse(
+ *   '{"type":"welcome","data":{"protocol":1,"server":"@evrmore/rpc","version":"0.1.0","features":["acks","ping"]}}',
+ * );
+ * console.log(welcome.data.features.includes("acks")); // true
+ * ```
+ */
+export interface WelcomeMessage {
+  /** Message type. */
+  type: "welcome";
+  /** The server and its extensions. */
+  data: WelcomeData;
 }
 
 /**
@@ -476,7 +622,7 @@ export interface PongMessage {
  *       return message.type;
  *   }
  * }
- * console.log(describe({ type: "pong" })); // "pong"
+ * console.log(describe({ type: "pong", data: {} })); // "pong"
  * ```
  */
 export type WebSocketServerMessage =
@@ -488,7 +634,8 @@ export type WebSocketServerMessage =
   | SubscriptionMessage
   | ResultMessage
   | ErrorMessage
-  | PongMessage;
+  | PongMessage
+  | WelcomeMessage;
 
 /**
  * A message of a type this version does not know (a custom server's, for example).
@@ -528,7 +675,8 @@ export interface CustomServerMessage {
 export type WebSocketFilter = { asset: string } | { address: string };
 
 /**
- * `{"action":"subscribe","topic":...}`.
+ * `{"action":"subscribe","topic":...}`. The topic `all` subscribes to every
+ * standard topic at once (one answer; each event still comes once).
  *
  * @example
  * ```ts
@@ -584,7 +732,7 @@ export interface UnsubscribeRequest {
 }
 
 /**
- * `{"action":"ping"}`, answered by `{"type":"pong"}`.
+ * `{"action":"ping"}`, answered by `{"type":"pong","data":{...}}`.
  *
  * @example
  * ```ts

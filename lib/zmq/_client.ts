@@ -27,6 +27,7 @@ import type { Transport, TransportSink } from "./_transport.ts";
 import { InProcessTransport } from "./_inprocess.ts";
 import { runsUnderDenoCli, SubprocessTransport } from "./_subprocess.ts";
 import { resolveOptions } from "./_options.ts";
+import { checkOptions } from "../_options.ts";
 
 const DEFAULT_START_TIMEOUT = 10_000;
 /** After a connection, the longest wait for a notification before "resync". */
@@ -164,6 +165,7 @@ export class EvrmoreZMQClient
    * @throws {RangeError} On a port or buffer size out of range.
    */
   constructor(options: EvrmoreZMQClientOptions = {}) {
+    checkOptions("EvrmoreZMQClient", options, ZMQ_CLIENT_OPTION_KEYS);
     const resolved = resolveOptions(options);
     this.#address = resolved.address;
     this.#topics = resolved.topics;
@@ -815,3 +817,17 @@ function checkEventName(event: unknown): asserts event is ZMQEventName {
     );
   }
 }
+
+/** The options the constructor reads (unknown ones throw). */
+export const ZMQ_CLIENT_OPTION_KEYS: readonly string[] = [
+  "address",
+  "host",
+  "port",
+  "topics",
+  "decode",
+  "network",
+  "bufferSize",
+  "isolation",
+  "hangTimeout",
+  "subscriberCommand",
+];
