@@ -164,8 +164,12 @@ export async function main(
     if (dashboard) {
       log(`Dashboard: ${server.secure ? "https" : "http"}://${origin}/`);
     }
+    // Said when a --max-clients given does not fit; the default quietly
+    // becomes what the open-file limit allows (server.maxClients).
     const wanted = settings.get<number>("max-clients") ?? 10000;
-    if (server.maxClients < wanted) {
+    const given = parsed.values["max-clients"] !== undefined ||
+      (options.env ?? readEnv)("EVR_WS_MAX_CLIENTS") !== undefined;
+    if (given && server.maxClients < wanted) {
       error(
         `The open-file limit leaves room for ${server.maxClients} clients, not ${wanted}: raise it (ulimit -n, LimitNOFILE=)`,
       );

@@ -480,6 +480,7 @@ Deno.test("server.ts main() --help groups the flags by topic and names each one'
     "Security",
     "Limits",
     "Continuity",
+    "NATS",
     "General",
   ]);
   const expected: Array<[string, string]> = [
