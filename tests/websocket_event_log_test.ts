@@ -1,7 +1,11 @@
 import assert from "node:assert/strict";
 import { eventId, EventLog } from "../lib/websocket/_event_log.ts";
 import { parseClientMessage } from "../lib/websocket/_protocol.ts";
-import { EvrmoreWebSocketServer } from "../lib/websocket/mod.ts";
+import {
+  EvrmoreWebSocketClient,
+  EvrmoreWebSocketServer,
+  type WebSocketServerMessage,
+} from "../lib/websocket/mod.ts";
 import { open } from "./_ws_hardening_helpers.ts";
 
 function filled(log: EventLog, count: number): void {
@@ -172,4 +176,57 @@ Deno.test("EvrmoreWebSocketServer resumes any topic from an event's cursor, each
   } finally {
     await first.close();
   }
+});
+
+Deno.test("EvrmoreWebSocketClient resumes every topic from its last cursor after a reconnection", async () => {
+  await using server = new EvrmoreWebSocketServer({
+    rpcClient: {
+      call: () => Promise.resolve(null),
+      getmempoolinfo: () => Promise.resolve({ size: 0, bytes: 0, usage: 0 }),
+    },
+    zmqClient: { on: () => () => {}, start: () => Promise.resolve() },
+    host: "127.0.0.1",
+    port: 0,
+    pingInterval: null,
+  });
+  await server.start();
+  const errors: Error[] = [];
+  await using client = new EvrmoreWebSocketClient({
+    uri: `ws://127.0.0.1:${server.port}`,
+    pingInterval: null,
+    reconnectDelay: 20,
+    maxReconnectDelay: 50,
+    onError: (error) => errors.push(error),
+  });
+  await client.connect();
+  await client.subscribe("transactions");
+  const tx = (n: number) => ({
+    type: "transaction",
+    data: {
+      txid: `t${n}`,
+      size: 100,
+      vsize: 100,
+      version: 2,
+      locktime: 0,
+      vin_count: 1,
+      vout_count: 1,
+    },
+  });
+  const txid = (m: WebSocketServerMessage) =>
+    m.type === "transaction" ? m.data.txid : m.type;
+  await server.broadcast("transactions", tx(1));
+  assert.equal(txid(await client.receive()), "t1");
+  // The server drops the connection; events go on meanwhile (before the
+  // client is back, 20 ms later: without resuming it would miss them).
+  for (const socket of server.subscriptions.get("transactions")!) {
+    socket.close(1011, "test");
+  }
+  for (let n = 2; n <= 4; n++) await server.broadcast("transactions", tx(n));
+  const got = [];
+  while (got.length < 3) got.push(txid(await client.receive()));
+  assert.deepEqual(got, ["t2", "t3", "t4"]);
+  assert.deepEqual(
+    errors.map((e) => e.message).filter((m) => !/closed/.test(m)),
+    [],
+  );
 });

@@ -372,6 +372,8 @@ export class EvrmoreWebSocketClient<
   #filters = new Map<string, { topic: string; filter: WebSocketFilter }>();
   #lastBlock: BlockPointer | undefined;
   #cursor: number | string | undefined;
+  /** The `cursor` of the last event received on each topic. */
+  #cursors = new Map<string, string>();
   #queue: Array<WebSocketServerMessage | Custom> = [];
   #waiters: Array<Waiter<WebSocketServerMessage | Custom>> = [];
   #pending = new Map<WebSocketMessageId, Pending>();
@@ -648,7 +650,7 @@ export class EvrmoreWebSocketClient<
       typeof since !== "string"
     ) {
       throw new TypeError(
-        "Cannot subscribe: since must be a block height or a block hash",
+        "Cannot subscribe: since must be an event's cursor, a block height or a block hash",
       );
     }
     const filter = options?.filter;
@@ -680,6 +682,9 @@ export class EvrmoreWebSocketClient<
         options,
       );
       if (since !== undefined && isBlocks(topic)) this.#cursor = since;
+      if (typeof since === "string" && !isBlockHash(since)) {
+        this.#cursors.set(topicName(topic), since);
+      }
     } catch (error) {
       if (error instanceof WebSocketRequestError) this.#topics.delete(topic);
       throw error;
@@ -715,6 +720,7 @@ export class EvrmoreWebSocketClient<
       if (sameTopic(entry.topic, topic)) this.#filters.delete(key);
     }
     if (isBlocks(topic)) this.#cursor = undefined;
+    this.#cursors.delete(topicName(topic));
     await this.#request(
       "unsubscribe",
       topic,
@@ -1018,19 +1024,47 @@ export class EvrmoreWebSocketClient<
     this.#startHeartbeat();
     for (const topic of this.#topics) this.#resubscribe(topic);
     for (const [key, { topic, filter }] of this.#filters) {
-      this.#request("subscribe", topic, { action: "subscribe", topic, filter })
-        .catch((error) => {
-          if (error instanceof WebSocketRequestError) {
-            this.#filters.delete(key);
-          }
-          this.#report(error);
-        });
+      // A filtered subscription resumes from the topic's cursor only when the
+      // topic is not also followed whole (whose events include its own).
+      this.#refilter(key, topic, filter, !this.#topics.has(topic));
     }
   }
 
-  /** Subscribes again after a reconnection; `blocks` from the last block had. */
+  /** Subscribes a filter again after a reconnection (see `#resubscribe`). */
+  #refilter(
+    key: string,
+    topic: string,
+    filter: WebSocketFilter,
+    fromCursor: boolean,
+  ): void {
+    const since = fromCursor ? this.#cursors.get(topicName(topic)) : undefined;
+    const payload = since === undefined
+      ? { action: "subscribe", topic, filter }
+      : { action: "subscribe", topic, filter, since };
+    this.#request("subscribe", topic, payload).catch((error) => {
+      if (
+        since !== undefined && error instanceof WebSocketRequestError &&
+        (error.code === "unknown_cursor" || error.code === "cursor_too_old")
+      ) {
+        this.#report(error);
+        this.#refilter(key, topic, filter, false);
+        return;
+      }
+      if (error instanceof WebSocketRequestError) this.#filters.delete(key);
+      this.#report(error);
+    });
+  }
+
+  /**
+   * Subscribes again after a reconnection, from the `cursor` of the last
+   * event received on the topic (any topic, on a server that sends
+   * cursors), else for `blocks` from the last block had.
+   */
   #resubscribe(topic: string, fromCursor = true): void {
-    const since = fromCursor && isBlocks(topic) ? this.#cursor : undefined;
+    const since = !fromCursor
+      ? undefined
+      : this.#cursors.get(topicName(topic)) ??
+        (isBlocks(topic) ? this.#cursor : undefined);
     const payload = since === undefined
       ? { action: "subscribe", topic }
       : { action: "subscribe", topic, since };
@@ -1040,9 +1074,10 @@ export class EvrmoreWebSocketClient<
         (error.code === "unknown_cursor" || error.code === "cursor_too_old" ||
           error.code === "invalid_message")
       ) {
-        // Blocks were lost: say so, and go on live.
+        // Events were lost: say so, and go on live.
         this.#report(error);
-        this.#cursor = undefined;
+        this.#cursors.delete(topicName(topic));
+        if (isBlocks(topic)) this.#cursor = undefined;
         this.#resubscribe(topic, false);
         return;
       }
@@ -1204,6 +1239,11 @@ export class EvrmoreWebSocketClient<
         };
         this.#cursor = message.data.hash;
         break;
+    }
+    const cursor = (message as { cursor?: unknown }).cursor;
+    if (typeof cursor === "string") {
+      const topic = EVENT_TOPICS[message.type];
+      if (topic !== undefined) this.#cursors.set(topic, cursor);
     }
     this.#enqueue(message);
   }
@@ -1452,4 +1492,22 @@ function positive(
     throw new RangeError(`Cannot create client: ${name} must be a number > 0`);
   }
   return value;
+}
+
+/** The topic each kind of event comes on, for its cursor. */
+const EVENT_TOPICS: Readonly<Record<string, string | undefined>> = {
+  block: "blocks",
+  reorg: "blocks",
+  transaction: "transactions",
+  asset: "assets",
+  mempool: "mempool",
+};
+
+function isBlockHash(text: string): boolean {
+  return /^[0-9a-fA-F]{64}$/.test(text);
+}
+
+/** The standard name of a topic (`block` → `blocks`), as cursors are kept. */
+function topicName(topic: string): string {
+  return normalizeTopic(topic) ?? topic;
 }
