@@ -223,7 +223,15 @@ Deno.test("EvrmoreWebSocketClient resumes every topic from its last cursor after
   }
   for (let n = 2; n <= 4; n++) await server.broadcast("transactions", tx(n));
   const got = [];
-  while (got.length < 3) got.push(txid(await client.receive()));
+  const giveUp = new AbortController();
+  const timer = setTimeout(() => giveUp.abort(), 10_000);
+  try {
+    while (got.length < 3) {
+      got.push(txid(await client.receive({ signal: giveUp.signal })));
+    }
+  } finally {
+    clearTimeout(timer);
+  }
   assert.deepEqual(got, ["t2", "t3", "t4"]);
   assert.deepEqual(
     errors.map((e) => e.message).filter((m) => !/closed/.test(m)),
