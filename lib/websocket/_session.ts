@@ -38,13 +38,10 @@ import { CommandGate, CommandGateError } from "./_command_gate.ts";
 import type {
   BlockMessage,
   ErrorMessage,
-  PongMessage,
   ResultMessage,
-  SubscriptionMessage,
   WebSocketErrorCode,
   WebSocketFilter,
   WebSocketMessageId,
-  WebSocketTopic,
 } from "./types.ts";
 
 /** A send buffer over this many bytes must empty within `drainTimeout`. */
