@@ -3,10 +3,9 @@ import { eventId, EventLog } from "../lib/websocket/_event_log.ts";
 import { parseClientMessage } from "../lib/websocket/_protocol.ts";
 import {
   EvrmoreWebSocketClient,
-  EvrmoreWebSocketServer,
   type WebSocketServerMessage,
 } from "../lib/websocket/mod.ts";
-import { open } from "./_ws_hardening_helpers.ts";
+import { open, stubServer } from "./_ws_hardening_helpers.ts";
 
 function filled(log: EventLog, count: number): void {
   for (let seq = 1; seq <= count; seq++) {
@@ -122,17 +121,7 @@ Deno.test("parseClientMessage accepts event cursors on every topic, block cursor
 });
 
 Deno.test("EvrmoreWebSocketServer resumes any topic from an event's cursor, each event once", async () => {
-  await using server = new EvrmoreWebSocketServer({
-    rpcClient: {
-      call: () => Promise.resolve(null),
-      getmempoolinfo: () => Promise.resolve({ size: 0, bytes: 0, usage: 0 }),
-    },
-    zmqClient: { on: () => () => {}, start: () => Promise.resolve() },
-    host: "127.0.0.1",
-    port: 0,
-    pingInterval: null,
-  });
-  await server.start();
+  await using server = await stubServer();
   const tx = (n: number) => ({ type: "transaction", data: { txid: `t${n}` } });
   const first = await open(`ws://127.0.0.1:${server.port}`);
   try {
@@ -179,17 +168,7 @@ Deno.test("EvrmoreWebSocketServer resumes any topic from an event's cursor, each
 });
 
 Deno.test("EvrmoreWebSocketClient resumes every topic from its last cursor after a reconnection", async () => {
-  await using server = new EvrmoreWebSocketServer({
-    rpcClient: {
-      call: () => Promise.resolve(null),
-      getmempoolinfo: () => Promise.resolve({ size: 0, bytes: 0, usage: 0 }),
-    },
-    zmqClient: { on: () => () => {}, start: () => Promise.resolve() },
-    host: "127.0.0.1",
-    port: 0,
-    pingInterval: null,
-  });
-  await server.start();
+  await using server = await stubServer();
   const errors: Error[] = [];
   await using client = new EvrmoreWebSocketClient({
     uri: `ws://127.0.0.1:${server.port}`,

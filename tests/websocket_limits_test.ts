@@ -6,10 +6,7 @@
 
 import assert from "node:assert/strict";
 import { open, stubServer, type TestSocket } from "./_ws_hardening_helpers.ts";
-import {
-  EvrmoreWebSocketServer,
-  type EvrmoreWebSocketServerOptions,
-} from "../lib/websocket/mod.ts";
+import type { EvrmoreWebSocketServerOptions } from "../lib/websocket/mod.ts";
 
 function forwardedFor(port: number, address: string): Promise<WebSocket> {
   const ws = new WebSocket(`ws://127.0.0.1:${port}`, {
@@ -150,19 +147,10 @@ async function silentClientClosed(
   limits: Partial<EvrmoreWebSocketServerOptions>,
   reason: string,
 ): Promise<void> {
-  const server = new EvrmoreWebSocketServer({
-    rpcClient: {
-      call: () => Promise.resolve(null),
-      getmempoolinfo: () => Promise.resolve({ size: 0, bytes: 0, usage: 0 }),
-    },
-    zmqClient: { on: () => () => {}, start: () => Promise.resolve() },
-    host: "127.0.0.1",
-    port: 0,
-    pingInterval: null,
+  const server = await stubServer({
     maxBufferedAmount: 1 << 30,
     ...limits,
   });
-  await server.start();
   // A client that reads nothing: a raw TCP connection after the upgrade.
   const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
   let reader: TestSocket | undefined;
@@ -187,7 +175,13 @@ async function silentClientClosed(
       data: { hash: "h", height: 1, pad: "y".repeat(64 * 1024) },
     };
     // Fill the silent client's buffers until the server closes it.
-    for (let i = 0; i < 400 && server.stats.slowClientsClosed === 0; i++) {
+    // Bounded in time: the sweep reads the buffers once a second.
+    const deadline = Date.now() + 20_000;
+    for (
+      let i = 0;
+      server.stats.slowClientsClosed === 0 && Date.now() < deadline;
+      i++
+    ) {
       await server.broadcast("blocks", block);
       await reader.next();
       if (i % 20 === 19) await new Promise((r) => setTimeout(r, 100));

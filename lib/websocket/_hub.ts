@@ -33,6 +33,13 @@ function indexedFilter(topic: string, filter: WebSocketFilter): IndexedFilter {
   return { key: `${topic}\n${kind}\n${value}`, topic, kind, value };
 }
 
+/** The sockets one event goes to. */
+interface Targets {
+  topic: string;
+  subscribers: Set<WebSocket> | undefined;
+  filtered: Set<WebSocket> | undefined;
+}
+
 /** What the hub needs of its server. */
 export interface HubHost {
   /** Drops a client the hub closed as too slow (its session and subscriptions). */
@@ -220,17 +227,8 @@ export class Hub {
     message: object,
     match?: WebSocketBroadcastMatch,
   ): void {
-    const subscribers = this.subscriptions.get(topic);
-    const filtered = match === undefined
-      ? undefined
-      : this.#matching(topic, match, subscribers);
-    if (
-      (subscribers === undefined || subscribers.size === 0) &&
-      filtered === undefined
-    ) {
-      return;
-    }
-    this.#fanOutText(topic, serialize(message), subscribers, filtered);
+    const targets = this.#targets(topic, match);
+    if (targets !== undefined) this.#fanOutText(serialize(message), targets);
   }
 
   /** Like `broadcast`, with the message serialized already. */
@@ -239,6 +237,15 @@ export class Hub {
     text: string,
     match?: WebSocketBroadcastMatch,
   ): void {
+    const targets = this.#targets(topic, match);
+    if (targets !== undefined) this.#fanOutText(text, targets);
+  }
+
+  /** Who gets an event of `topic`: its subscribers, and the filtered ones `match` matches. */
+  #targets(
+    topic: string,
+    match: WebSocketBroadcastMatch | undefined,
+  ): Targets | undefined {
     const subscribers = this.subscriptions.get(topic);
     const filtered = match === undefined
       ? undefined
@@ -247,17 +254,13 @@ export class Hub {
       (subscribers === undefined || subscribers.size === 0) &&
       filtered === undefined
     ) {
-      return;
+      return undefined;
     }
-    this.#fanOutText(topic, text, subscribers, filtered);
+    return { topic, subscribers, filtered };
   }
 
-  #fanOutText(
-    topic: string,
-    text: string,
-    subscribers: Set<WebSocket> | undefined,
-    filtered: Set<WebSocket> | undefined,
-  ): void {
+  #fanOutText(text: string, targets: Targets): void {
+    const { topic, subscribers, filtered } = targets;
     const counters = this.#counters;
     counters.broadcastsTotal++;
     counters.count(counters.broadcasts, topic);

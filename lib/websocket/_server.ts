@@ -17,8 +17,8 @@ import { HttpRoutes } from "./_http.ts";
 import { ServerFront } from "./_front.ts";
 import { Hub } from "./_hub.ts";
 import { LogLimiter } from "./_log_limiter.ts";
-import { eventId, EventLog } from "./_event_log.ts";
-import { serialize } from "./_wire.ts";
+import { EventLog } from "./_event_log.ts";
+import { EventStream } from "./_event_stream.ts";
 import { errorText, TOPICS } from "./_protocol.ts";
 import { resolveServerConfig, type ServerConfig } from "./_server_config.ts";
 import { ServerCounters, serverMetrics } from "./_server_metrics.ts";
@@ -137,9 +137,7 @@ export class EvrmoreWebSocketServer<
   #startedAt = 0;
   #running = false;
   #log: EventLog;
-  /** Asset event ids of the transaction being announced (identical ones get a count). */
-  #assetIds = new Map<string, number>();
-  #assetTx = "";
+  #events: EventStream;
 
   /**
    * Creates a server; nothing happens until {@linkcode start}.
@@ -196,6 +194,11 @@ export class EvrmoreWebSocketServer<
       counters,
     );
     this.subscriptions = this.#hub.subscriptions;
+    this.#events = new EventStream(
+      { log: this.#log, hub: this.#hub },
+      config.onEvent,
+      report,
+    );
     this.#feed = new ChainFeed({ rpc: rpcClient, zmq: zmqClient }, {
       handleBlock: (n) => this.handleBlock(n),
       handleTransaction: (n) => this.handleTransaction(n),
@@ -497,32 +500,11 @@ export class EvrmoreWebSocketServer<
     message: object,
     match?: WebSocketBroadcastMatch,
   ): Promise<void> {
-    if (!LOGGED_TOPICS.has(topic)) {
+    if (LOGGED_TOPICS.has(topic)) {
+      this.#events.own(topic as WebSocketFeedEvent["topic"], message, match);
+    } else {
       this.#hub.broadcast(topic, message, match);
-      return RESOLVED;
     }
-    const log = this.#log;
-    const seq = log.nextSeq();
-    const cursor = log.cursor(seq);
-    const sent = { ...message, cursor } as unknown as WebSocketFeedEvent[
-      "message"
-    ];
-    const onEvent = this.#config.onEvent;
-    if (onEvent !== undefined) {
-      const event: WebSocketFeedEvent = {
-        topic: topic as WebSocketFeedEvent["topic"],
-        id: eventId(message, this.#assetRepeat(message)),
-        message: sent,
-        cursor,
-      };
-      if (match !== undefined) event.match = match;
-      try {
-        onEvent(event);
-      } catch (cause) {
-        this.#report(cause);
-      }
-    }
-    this.#publish(seq, topic, sent, match);
     return RESOLVED;
   }
 
@@ -563,40 +545,7 @@ export class EvrmoreWebSocketServer<
         'Cannot publish: the server numbers its own events (set cursors: "external")',
       );
     }
-    const cursor = event.cursor;
-    if (typeof cursor !== "string" || !/^[0-9]{1,16}$/.test(cursor)) {
-      throw new TypeError("Cannot publish: cursor must be a decimal string");
-    }
-    const seq = Number(cursor);
-    if (seq < this.#log.nextSeq()) return;
-    this.#publish(seq, event.topic, { ...event.message, cursor }, event.match);
-  }
-
-  /** Logs an event with its cursor and sends it to the topic's subscribers. */
-  #publish(
-    seq: number,
-    topic: string,
-    message: object,
-    match: WebSocketBroadcastMatch | undefined,
-  ): void {
-    const text = serialize(message);
-    this.#log.add({ seq, topic, text, match });
-    this.#hub.broadcastText(topic, text, match);
-  }
-
-  /** How many identical asset events of the same transaction came before this one. */
-  #assetRepeat(message: object): number {
-    const m = message as { type?: unknown; data?: { txid?: unknown } };
-    if (m.type !== "asset") return 0;
-    const txid = String(m.data?.txid);
-    if (txid !== this.#assetTx) {
-      this.#assetTx = txid;
-      this.#assetIds.clear();
-    }
-    const key = eventId(message);
-    const seen = this.#assetIds.get(key) ?? 0;
-    this.#assetIds.set(key, seen + 1);
-    return seen;
+    this.#events.external(event);
   }
 
   /**

@@ -9,13 +9,7 @@
  * @module
  */
 
-import {
-  AuthError,
-  ConnectionError,
-  RpcError,
-  TimeoutError,
-} from "../errors.ts";
-import { isDenied } from "./_commands.ts";
+import { AuthError, ConnectionError, TimeoutError } from "../errors.ts";
 import type { ChainFeed } from "./_feed.ts";
 import type { Hub } from "./_hub.ts";
 import { EventLog } from "./_event_log.ts";
@@ -24,7 +18,6 @@ import {
   errorMessage,
   parseClientMessage,
   pongMessage,
-  sanitizeNodeMessage,
   subscriptionMessage,
   TOPICS,
   welcomeMessage,
@@ -33,12 +26,10 @@ import { messageId, RateLimiter } from "./_security.ts";
 import type { ServerConfig } from "./_server_config.ts";
 import type { ServerCounters } from "./_server_metrics.ts";
 import type { WebSocketServerRpc } from "./_server_options.ts";
-import { closeQuietly, serialize, utf8Length, withId } from "./_wire.ts";
-import { CommandGate, CommandGateError } from "./_command_gate.ts";
+import { closeQuietly } from "./_wire.ts";
+import { CommandRunner } from "./_command_runner.ts";
 import type {
   BlockMessage,
-  ErrorMessage,
-  ResultMessage,
   WebSocketErrorCode,
   WebSocketFilter,
   WebSocketMessageId,
@@ -71,7 +62,6 @@ export interface SessionHost {
 
 /** The clients connected, and the protocol each speaks. */
 export class Sessions {
-  #rpc: WebSocketServerRpc;
   #hub: Hub;
   #feed: ChainFeed;
   #log: EventLog;
@@ -80,7 +70,7 @@ export class Sessions {
   #counters: ServerCounters;
   #clients = new Map<WebSocket, ClientState>();
   #perIp = new Map<string, number>();
-  #gate: CommandGate;
+  #commands: CommandRunner;
   #sweeper: ReturnType<typeof setInterval> | undefined;
   /** Unsent bytes of all clients at the last sweep, plus the replies sent since. */
   #unsent = 0;
@@ -96,18 +86,25 @@ export class Sessions {
     config: ServerConfig,
     counters: ServerCounters,
   ) {
-    this.#rpc = parts.rpc;
     this.#hub = parts.hub;
     this.#feed = parts.feed;
     this.#log = parts.log;
     this.#host = host;
     this.#config = config;
     this.#counters = counters;
-    this.#gate = new CommandGate({
-      maxInFlight: config.maxCommandsInFlight,
-      maxQueued: config.maxQueuedCommands,
-      maxPerClient: config.maxPendingCommands,
-    });
+    this.#commands = new CommandRunner(
+      { rpc: parts.rpc, hub: parts.hub, signal: () => parts.feed.signal },
+      {
+        report: (error) => host.report(error),
+        reserve: (bytes) => {
+          if (this.#unsent + bytes > config.maxUnsentBytes) return false;
+          this.#unsent += bytes;
+          return true;
+        },
+      },
+      config,
+      counters,
+    );
   }
 
   /** Starts reading send buffers (drain deadline, unsent budget) every second. */
@@ -262,7 +259,7 @@ export class Sessions {
   remove(socket: WebSocket): void {
     const state = this.#clients.get(socket);
     this.#clients.delete(socket);
-    this.#gate.leave(socket);
+    this.#commands.leave(socket);
     if (state?.ip !== undefined) {
       const open = (this.#perIp.get(state.ip) ?? 1) - 1;
       if (open > 0) this.#perIp.set(state.ip, open);
@@ -402,7 +399,7 @@ export class Sessions {
         return true;
       }
       case "command":
-        await this.#runCommand(
+        await this.#commands.run(
           socket,
           parsed.command,
           parsed.params,
@@ -497,148 +494,5 @@ export class Sessions {
       }
       set.add(socket);
     });
-  }
-
-  async #runCommand(
-    socket: WebSocket,
-    command: string,
-    params: unknown[],
-    id: WebSocketMessageId | undefined,
-  ): Promise<void> {
-    const counters = this.#counters;
-    const hub = this.#hub;
-    if (isDenied(command) || !this.#config.allowedCommands.has(command)) {
-      counters.count(counters.commands, "not_allowed");
-      hub.send(
-        socket,
-        errorMessage(
-          "command_not_allowed",
-          `Cannot run ${command}: not an allowed command`,
-          { id, command },
-        ),
-      );
-      return;
-    }
-    const signal = this.#feed.signal;
-    let answer: ResultMessage | ErrorMessage;
-    try {
-      const { value } = await this.#gate.run(
-        socket,
-        command,
-        params,
-        (mine) =>
-          this.#rpc.call(command, params, {
-            signal: AbortSignal.any([mine, signal]),
-          }),
-      );
-      answer = withId({ type: "result", command, data: value }, id);
-    } catch (cause) {
-      if (signal.aborted) return;
-      if (cause instanceof CommandGateError) {
-        if (cause.code === "aborted") return; // The client left.
-        const busy = cause.code === "server_busy";
-        counters.count(
-          counters.commands,
-          busy ? "server_busy" : "too_many_requests",
-        );
-        hub.send(
-          socket,
-          errorMessage(
-            busy ? "server_busy" : "too_many_requests",
-            busy
-              ? `Cannot run ${command}: the server is busy, try again later`
-              : `Cannot run ${command}: ${this.#config.maxPendingCommands} commands already running`,
-            { id, command },
-          ),
-        );
-        return;
-      }
-      answer = this.#commandError(command, cause, id);
-    }
-    let text: string;
-    try {
-      text = serialize(answer);
-      counters.count(
-        counters.commands,
-        answer.type === "result" ? "ok" : "error",
-      );
-      if (answer.type === "error") counters.count(counters.errors, answer.code);
-      const bytes = utf8Length(text);
-      if (bytes > this.#config.maxReplySize) {
-        counters.count(counters.errors, "reply_too_large");
-        text = serialize(
-          errorMessage(
-            "reply_too_large",
-            `Cannot run ${command}: the reply (${bytes} bytes) is larger than ${this.#config.maxReplySize} bytes`,
-            { id, command },
-          ),
-        );
-      } else if (this.#unsent + bytes > this.#config.maxUnsentBytes) {
-        counters.count(counters.errors, "server_busy");
-        text = serialize(
-          errorMessage(
-            "server_busy",
-            `Cannot run ${command}: the server is busy, try again later`,
-            { id, command },
-          ),
-        );
-      } else {
-        this.#unsent += bytes;
-      }
-    } catch (cause) {
-      this.#host.report(cause);
-      counters.count(counters.commands, "error");
-      counters.count(counters.errors, "internal_error");
-      text = serialize(
-        errorMessage(
-          "internal_error",
-          `Cannot run ${command}: unserializable result`,
-          { id, command },
-        ),
-      );
-    }
-    hub.send(socket, text);
-  }
-
-  #commandError(
-    command: string,
-    cause: unknown,
-    id: WebSocketMessageId | undefined,
-  ): ErrorMessage {
-    const context = { id, command };
-    if (cause instanceof RpcError) {
-      return errorMessage(
-        cause.code,
-        sanitizeNodeMessage(cause.message, command),
-        context,
-      );
-    }
-    if (cause instanceof TimeoutError) {
-      return errorMessage(
-        "timeout",
-        `Cannot run ${command}: the node did not answer in time`,
-        context,
-      );
-    }
-    if (cause instanceof AuthError || cause instanceof ConnectionError) {
-      return errorMessage(
-        "node_unavailable",
-        `Cannot run ${command}: node unavailable`,
-        context,
-      );
-    }
-    if (cause instanceof TypeError || cause instanceof RangeError) {
-      return errorMessage(
-        "invalid_params",
-        sanitizeNodeMessage(cause.message, command),
-        context,
-      );
-    }
-    this.#host.report(cause);
-    return errorMessage(
-      "internal_error",
-      `Cannot run ${command}: internal error`,
-      context,
-    );
   }
 }
