@@ -1060,11 +1060,15 @@ export class EvrmoreWebSocketClient<
    * event received on the topic (any topic, on a server that sends
    * cursors), else for `blocks` from the last block had.
    */
-  #resubscribe(topic: string, fromCursor = true): void {
-    const since = !fromCursor
-      ? undefined
-      : this.#cursors.get(topicName(topic)) ??
-        (isBlocks(topic) ? this.#cursor : undefined);
+  #resubscribe(
+    topic: string,
+    from: "event" | "block" | "none" = "event",
+  ): void {
+    const event = from === "event"
+      ? this.#cursors.get(topicName(topic))
+      : undefined;
+    const since = event ??
+      (from !== "none" && isBlocks(topic) ? this.#cursor : undefined);
     const payload = since === undefined
       ? { action: "subscribe", topic }
       : { action: "subscribe", topic, since };
@@ -1074,11 +1078,20 @@ export class EvrmoreWebSocketClient<
         (error.code === "unknown_cursor" || error.code === "cursor_too_old" ||
           error.code === "invalid_message")
       ) {
+        if (event !== undefined) {
+          // Not this server's event stream (it restarted, or another one):
+          // blocks can still resume from the last block had.
+          this.#cursors.delete(topicName(topic));
+          this.#resubscribe(topic, isBlocks(topic) ? "block" : "none");
+          if (!isBlocks(topic) || this.#cursor === undefined) {
+            this.#report(error);
+          }
+          return;
+        }
         // Events were lost: say so, and go on live.
         this.#report(error);
-        this.#cursors.delete(topicName(topic));
         if (isBlocks(topic)) this.#cursor = undefined;
-        this.#resubscribe(topic, false);
+        this.#resubscribe(topic, "none");
         return;
       }
       if (error instanceof WebSocketRequestError) {
