@@ -12,6 +12,12 @@ import { jetstreamManager } from "@nats-io/jetstream";
 import type { EvrmoreDevnet } from "../lib/devnet/mod.ts";
 import { EvrmoreRPCClient } from "../lib/rpc/mod.ts";
 import { EvrmoreZMQClient } from "../lib/zmq/mod.ts";
+import { EvrmoreWebSocketServer } from "../lib/websocket/mod.ts";
+import {
+  connectNats,
+  type FeedEvent,
+  NatsFeedPublisher,
+} from "../lib/nats/mod.ts";
 import {
   type NatsSettings,
   type Running,
@@ -321,5 +327,49 @@ Deno.test("NATS failover: nats-server restarts while blocks are mined; the inges
     await socket.close();
     await gateway.close();
     await one.close();
+  }
+});
+
+Deno.test("NatsFeedPublisher.lastBlock() gives the last stored block, undefined before any", async () => {
+  await using nats = await NatsTestServer.start();
+  await using link = await connectNats(nats.url);
+  await using publisher = await NatsFeedPublisher.create(link, {
+    network: "regtest",
+    stream: "EVRLAST",
+  });
+  assert.equal(await publisher.lastBlock(), undefined);
+  const block = (n: number): FeedEvent => ({
+    topic: "blocks",
+    id: `block:${n}`,
+    message: {
+      type: "block",
+      data: { hash: String(n).repeat(64).slice(0, 64), height: n },
+    },
+  });
+  publisher.publish(block(1));
+  publisher.publish(block(2));
+  publisher.publish({
+    topic: "transactions",
+    id: "tx:t",
+    message: { type: "transaction", data: { txid: "t" } },
+  });
+  await publisher.flush();
+  const last = await publisher.lastBlock();
+  assert.equal(last?.height, 2);
+  assert.equal(last?.hash, "2".repeat(64));
+});
+
+Deno.test("EvrmoreWebSocketServer rejects a resumeAfter that is not a block", async () => {
+  await using node = await startNode();
+  for (const bad of [{ hash: "xyz", height: 1 }, { hash: "a".repeat(64) }]) {
+    assert.throws(
+      () =>
+        new EvrmoreWebSocketServer({
+          rpcClient: node.rpc,
+          zmqClient: node.zmq,
+          resumeAfter: bad as never,
+        }),
+      TypeError,
+    );
   }
 });
