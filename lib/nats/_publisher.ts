@@ -30,9 +30,9 @@ import {
   type StreamRetentionOptions,
   wantedStreamConfig,
 } from "./_stream.ts";
-import { subjectForEvent } from "./_subjects.ts";
+import { subjectForEvent, subjectPrefix } from "./_subjects.ts";
 import type { FeedEvent } from "./_types.ts";
-import { encodeJson } from "./_wire.ts";
+import { decodeJson, encodeJson, FeedPayloadSchema } from "./_wire.ts";
 
 /** Options of {@linkcode NatsFeedPublisher.create}. */
 export interface NatsPublisherOptions extends StreamRetentionOptions {
@@ -189,6 +189,53 @@ export class NatsFeedPublisher {
   /** The stream name. */
   get stream(): string {
     return this.#wanted.name;
+  }
+
+  /**
+   * The `data` of the last `block` message stored in the stream (where a
+   * restarted ingest resumes), or `undefined` when there is none.
+   *
+   * @example
+   * ```ts
+   * import type { NatsFeedPublisher } from "./mod.ts";
+   *
+   * async function resumeHeight(publisher: NatsFeedPublisher) {
+   *   const block = await publisher.lastBlock();
+   *   return block === undefined ? undefined : block.height;
+   * }
+   * ```
+   *
+   * @throws {ConnectionError} When JetStream cannot be asked.
+   */
+  async lastBlock(): Promise<
+    { hash: string; height: number; [key: string]: unknown } | undefined
+  > {
+    let stored;
+    try {
+      stored = await this.#jsm.streams.getMessage(this.#wanted.name, {
+        last_by_subj: `${subjectPrefix(this.#network)}.block`,
+      });
+    } catch (cause) {
+      if (
+        cause instanceof JetStreamApiError &&
+        cause.code === JetStreamApiCodes.NoMessageFound
+      ) return undefined;
+      throw new ConnectionError(
+        `Cannot read the last block of stream ${this.#wanted.name}: ${
+          errorText(cause)
+        }`,
+        { cause },
+      );
+    }
+    if (stored === null) return undefined;
+    const parsed = FeedPayloadSchema.safeParse(decodeJson(stored.data));
+    const data = parsed.success
+      ? parsed.data.message.data as Record<string, unknown> | null
+      : undefined;
+    if (
+      typeof data?.hash !== "string" || !Number.isSafeInteger(data.height)
+    ) return undefined;
+    return data as { hash: string; height: number };
   }
 
   /** Counters: buffered, published, duplicates, dropped, failures, last cursor. */

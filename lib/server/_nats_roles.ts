@@ -11,6 +11,7 @@
  */
 
 import { RpcError } from "../errors.ts";
+import type { BlockData } from "../websocket/types.ts";
 import type { Network } from "../network.ts";
 import {
   connectNats,
@@ -83,8 +84,14 @@ export async function startIngest(
       return rpc.call(method, params);
     }, { network: nats.network, onError: report });
     closers.push(() => commands.close());
+    // Resume after the stream's last block: what was mined while no
+    // ingest ran is backfilled from RPC (the stream drops duplicates).
+    const last = await publisher.lastBlock();
     const server = new EvrmoreWebSocketServer({
       ...options,
+      ...(last === undefined || options.resumeAfter !== undefined
+        ? {}
+        : { resumeAfter: last as unknown as BlockData }),
       onEvent: (event) => {
         publisher.publish(event as FeedEvent);
       },

@@ -155,6 +155,14 @@ export class BlockContinuity {
     return this.#window.tip;
   }
 
+  /**
+   * Takes a block announced by a previous run as the tip, when none yet:
+   * the next sync or block announces what came after it.
+   */
+  resumeAfter(data: BlockData): void {
+    if (this.#window.tip === undefined) this.#window.add(data);
+  }
+
   /** Runs `job` after every job queued before it (block work never interleaves). */
   enqueue<T>(job: () => Promise<T>): Promise<T> {
     const run = this.#queue.then(job);

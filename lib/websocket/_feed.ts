@@ -74,6 +74,8 @@ export interface FeedSettings {
   hashBlockDelay: number;
   maxBackfill: number;
   maxReplay: number;
+  /** The last block a previous run announced: catch up from it on start. */
+  resumeAfter: BlockData | undefined;
 }
 
 /** Node → events. One per server; `start()`/`stop()` follow the server's. */
@@ -138,6 +140,13 @@ export class ChainFeed {
     this.#abort = new AbortController();
     this.#running = true;
     this.#listen();
+    const resumeAfter = this.#settings.resumeAfter;
+    if (resumeAfter !== undefined && this.#continuity.tip === undefined) {
+      this.#continuity.resumeAfter(resumeAfter);
+      this.#markBlock(resumeAfter.hash);
+      this.#lastBlock = resumeAfter;
+      this.#scheduleSync();
+    }
   }
 
   /** Stops listening, aborts node calls and clears the timers. */

@@ -217,6 +217,7 @@ export class EvrmoreWebSocketServer<
       hashBlockDelay: config.hashBlockDelay,
       maxBackfill: config.maxBackfill,
       maxReplay: config.maxReplay,
+      resumeAfter: config.resumeAfter,
     }, counters);
     this.#sessions = new Sessions(
       { rpc: rpcClient, hub: this.#hub, feed: this.#feed, log: this.#log },

@@ -16,6 +16,7 @@ import type {
   WebSocketFeedEvent,
   WebSocketServerRpc,
 } from "./_server_options.ts";
+import type { BlockData } from "./types.ts";
 
 /** The defaults of {@linkcode EvrmoreWebSocketServerOptions}. */
 export const DEFAULTS = {
@@ -91,6 +92,7 @@ export interface ServerConfig {
   listen: boolean;
   reusePort: boolean;
   externalCursors: boolean;
+  resumeAfter: BlockData | undefined;
   onEvent: ((event: WebSocketFeedEvent) => void) | undefined;
   maxLoggedEvents: number;
   metrics: boolean;
@@ -322,6 +324,7 @@ export function resolveServerConfig<R extends WebSocketServerRpc>(
     listen: options.listen ?? true,
     reusePort: options.reusePort === true,
     externalCursors: cursorsOption(options.cursors),
+    resumeAfter: resumeAfterOption(options.resumeAfter),
     onEvent: typeof options.onEvent === "function"
       ? options.onEvent
       : undefined,
@@ -345,6 +348,20 @@ function cursorsOption(value: unknown): boolean {
   throw new TypeError(
     'Cannot create server: cursors must be "own" or "external"',
   );
+}
+
+function resumeAfterOption(value: unknown): BlockData | undefined {
+  if (value === undefined) return undefined;
+  const block = value as Partial<BlockData> | null;
+  if (
+    typeof block?.hash !== "string" || !/^[0-9a-f]{64}$/.test(block.hash) ||
+    !Number.isSafeInteger(block.height) || block.height! < 0
+  ) {
+    throw new TypeError(
+      "Cannot create server: resumeAfter must be a block with a hash and a height",
+    );
+  }
+  return block as BlockData;
 }
 
 function positiveSeconds(

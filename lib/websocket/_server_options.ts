@@ -438,6 +438,13 @@ export interface EvrmoreWebSocketServerOptions<
    * gateway reading that stream.
    */
   cursors?: "own" | "external";
+  /**
+   * The last block a previous run announced (an ingest resuming a shared
+   * stream): on start the feed catches up from it, announcing the blocks
+   * mined since (from RPC, at most `maxBackfillBlocks`) before new ones.
+   * Default: none (the feed starts at the node's next block).
+   */
+  resumeAfter?: BlockData;
 }
 
 /**
