@@ -131,6 +131,7 @@ Deno.test("checkOptions() lists match the options interfaces", () => {
     onEvent: true,
     maxLoggedEvents: true,
     cursors: true,
+    resumeAfter: true,
   });
 });
 

@@ -543,4 +543,5 @@ export const SERVER_OPTION_KEYS: readonly string[] = [
   "onEvent",
   "maxLoggedEvents",
   "cursors",
+  "resumeAfter",
 ];
