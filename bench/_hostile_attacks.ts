@@ -43,7 +43,10 @@ export class Arena {
     const { promise, resolve, reject } = Promise.withResolvers<net.Socket>();
     const socket = net.connect({ host: "127.0.0.1", port, localAddress });
     this.#sockets.add(socket);
-    socket.once("close", () => this.#sockets.delete(socket));
+    socket.once("close", () => {
+      this.#sockets.delete(socket);
+      reject(new Error("Cannot connect: closed")); // destroyed while connecting
+    });
     socket.once("connect", () => resolve(socket));
     socket.once("error", (error) => {
       this.#sockets.delete(socket);

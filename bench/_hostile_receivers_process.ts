@@ -23,7 +23,7 @@
 import { type LineMessage, now, serveLines } from "./_hostile_child.ts";
 
 const BUCKET_MS = 0.1;
-const BUCKETS = 200_000; // 20 s; beyond it, the last bucket
+const BUCKETS = 600_000; // 60 s; beyond it, the last bucket
 const CONNECT_TIMEOUT_MS = 30_000;
 /** Connections opened at once: under the guard's 16 pending handshakes per address. */
 const CONNECT_SLICE = 8;

@@ -158,6 +158,14 @@ if (import.meta.main) {
           clients: server.stats.clients,
           errors: Object.fromEntries(errors),
         });
+      case "metrics":
+        // The server's own counters (commands, errors, closes), for the log.
+        return Promise.resolve({
+          op: "metrics",
+          lines: server.metrics().split("\n").filter((line) =>
+            !line.startsWith("#") && /command|error|closed|reject/.test(line)
+          ),
+        });
       default:
         return Promise.reject(new Error(`unknown op ${message.op}`));
     }
