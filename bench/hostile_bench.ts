@@ -349,6 +349,12 @@ function writeDocs(block: string): void {
     text = text.trimEnd() + "\n\n" + marked + "\n";
   }
   Deno.writeTextFileSync(path, text);
+  // Keep `deno fmt --check` clean (it wraps the prose line).
+  new Deno.Command(Deno.execPath(), {
+    args: ["fmt", "--quiet", path.pathname],
+    stdout: "null",
+    stderr: "inherit",
+  }).outputSync();
 }
 
 const only = flags.only?.split(",").map((s) => s.trim());
