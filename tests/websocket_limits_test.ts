@@ -235,3 +235,53 @@ function maskedText(text: string): Uint8Array {
   }
   return frame;
 }
+
+Deno.test("EvrmoreWebSocketServer gives no more node work to a client that leaves its replies unread", async () => {
+  let calls = 0;
+  const big = {
+    tx: Array.from({ length: 2000 }, (_, i) => `${i}`.repeat(1000)),
+  };
+  await using server = await stubServer({
+    // Large enough that the slow-client close does not come first.
+    maxBufferedAmount: 64 * 1024 * 1024,
+    rpcClient: {
+      call: () => {
+        calls++;
+        return Promise.resolve({ ...big }); // a new object each call
+      },
+      getmempoolinfo: () => Promise.resolve({ size: 0, bytes: 0, usage: 0 }),
+    },
+  });
+  // A raw client: upgrades, then asks again and again, never reading.
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
+  try {
+    await conn.write(new TextEncoder().encode(
+      `GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+        `Sec-WebSocket-Key: ${
+          btoa("0123456789abcdef")
+        }\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+    ));
+    await conn.read(new Uint8Array(4096));
+    const asked = 40;
+    for (let i = 0; i < asked; i++) {
+      await conn.write(
+        maskedText(
+          JSON.stringify({ command: "getblock", params: ["00", 2], id: i }),
+        ),
+      );
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    // Each reply is ~2.7 MB: once the socket buffers are full and replies
+    // wait unsent, the next commands are refused (server_busy) before any
+    // node work.
+    const busy = () =>
+      Number(/result="server_busy"} (\d+)/.exec(server.metrics())?.[1] ?? 0);
+    await waitUntil(() =>
+      server.stats.slowClientsClosed > 0 || calls + busy() >= asked
+    );
+    assert.ok(calls <= 5, `${calls} node calls for ${asked} commands`);
+    assert.ok(busy() >= asked - 5, `${busy()} refused`);
+  } finally {
+    conn.close();
+  }
+});

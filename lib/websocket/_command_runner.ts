@@ -21,12 +21,14 @@ import { errorMessage, sanitizeNodeMessage } from "./_protocol.ts";
 import type { ServerConfig } from "./_server_config.ts";
 import type { ServerCounters } from "./_server_metrics.ts";
 import type { WebSocketServerRpc } from "./_server_options.ts";
-import { serialize, utf8Length, withId } from "./_wire.ts";
-import type {
-  ErrorMessage,
-  ResultMessage,
-  WebSocketMessageId,
-} from "./types.ts";
+import { serialize, utf8Length } from "./_wire.ts";
+import type { ErrorMessage, WebSocketMessageId } from "./types.ts";
+
+/** A result as JSON text, and its UTF-8 length. */
+interface Serialized {
+  text: string;
+  bytes: number;
+}
 
 /** What the runner needs of the sessions. */
 export interface CommandRunnerHost {
@@ -46,6 +48,10 @@ export class CommandRunner {
   #config: ServerConfig;
   #counters: ServerCounters;
   #gate: CommandGate;
+  /** Unsent bytes past which a client's new commands are refused. */
+  #unreadLimit: number;
+  /** Serialized results, by result object (see `#serialized`). */
+  #texts = new WeakMap<object, Serialized>();
 
   constructor(
     parts: { rpc: WebSocketServerRpc; hub: Hub; signal: () => AbortSignal },
@@ -60,6 +66,7 @@ export class CommandRunner {
     this.#reserve = (bytes) => host.reserve(bytes);
     this.#config = config;
     this.#counters = counters;
+    this.#unreadLimit = Math.min(1 << 20, config.maxBufferedAmount / 4);
     this.#gate = new CommandGate({
       maxInFlight: config.maxCommandsInFlight,
       maxQueued: config.maxQueuedCommands,
@@ -93,10 +100,16 @@ export class CommandRunner {
       );
       return;
     }
+    // A client that leaves its earlier replies unread gets no more node
+    // work, and no more serialization, until it reads them.
+    if (socket.bufferedAmount > this.#unreadLimit) {
+      this.#busy(socket, command, id, "earlier replies are still unread");
+      return;
+    }
     const signal = this.#signal();
-    let answer: ResultMessage | ErrorMessage;
+    let value: unknown;
     try {
-      const { value } = await this.#gate.run(
+      ({ value } = await this.#gate.run(
         socket,
         command,
         params,
@@ -104,72 +117,113 @@ export class CommandRunner {
           this.#rpc.call(command, params, {
             signal: AbortSignal.any([mine, signal]),
           }),
-      );
-      answer = withId({ type: "result", command, data: value }, id);
+      ));
     } catch (cause) {
       if (signal.aborted) return;
       if (cause instanceof CommandGateError) {
         if (cause.code === "aborted") return; // The client left.
-        const busy = cause.code === "server_busy";
-        counters.count(
-          counters.commands,
-          busy ? "server_busy" : "too_many_requests",
-        );
+        if (cause.code === "server_busy") {
+          this.#busy(
+            socket,
+            command,
+            id,
+            "the server is busy, try again later",
+          );
+          return;
+        }
+        counters.count(counters.commands, "too_many_requests");
         hub.send(
           socket,
           errorMessage(
-            busy ? "server_busy" : "too_many_requests",
-            busy
-              ? `Cannot run ${command}: the server is busy, try again later`
-              : `Cannot run ${command}: ${this.#config.maxPendingCommands} commands already running`,
+            "too_many_requests",
+            `Cannot run ${command}: ${this.#config.maxPendingCommands} commands already running`,
             { id, command },
           ),
         );
         return;
       }
-      answer = this.#commandError(command, cause, id);
+      const error = this.#commandError(command, cause, id);
+      counters.count(counters.commands, "error");
+      hub.send(socket, error);
+      return;
     }
-    let text: string;
+    if (socket.readyState !== WebSocket.OPEN) return;
+    let data: Serialized;
     try {
-      text = serialize(answer);
-      counters.count(
-        counters.commands,
-        answer.type === "result" ? "ok" : "error",
-      );
-      if (answer.type === "error") counters.count(counters.errors, answer.code);
-      const bytes = utf8Length(text);
-      if (bytes > this.#config.maxReplySize) {
-        counters.count(counters.errors, "reply_too_large");
-        text = serialize(
-          errorMessage(
-            "reply_too_large",
-            `Cannot run ${command}: the reply (${bytes} bytes) is larger than ${this.#config.maxReplySize} bytes`,
-            { id, command },
-          ),
-        );
-      } else if (!this.#reserve(bytes)) {
-        counters.count(counters.errors, "server_busy");
-        text = serialize(
-          errorMessage(
-            "server_busy",
-            `Cannot run ${command}: the server is busy, try again later`,
-            { id, command },
-          ),
-        );
-      }
+      data = this.#serialized(value);
     } catch (cause) {
       this.#report(cause);
       counters.count(counters.commands, "error");
-      counters.count(counters.errors, "internal_error");
-      text = serialize(
+      hub.send(
+        socket,
         errorMessage(
           "internal_error",
           `Cannot run ${command}: unserializable result`,
           { id, command },
         ),
       );
+      return;
     }
-    hub.send(socket, text);
+    if (data.bytes > this.#config.maxReplySize) {
+      counters.count(counters.commands, "error");
+      hub.send(
+        socket,
+        errorMessage(
+          "reply_too_large",
+          `Cannot run ${command}: the reply (${data.bytes} bytes) is larger than ${this.#config.maxReplySize} bytes`,
+          { id, command },
+        ),
+      );
+      return;
+    }
+    if (
+      socket.bufferedAmount > this.#unreadLimit || !this.#reserve(data.bytes)
+    ) {
+      this.#busy(socket, command, id, "the server is busy, try again later");
+      return;
+    }
+    counters.count(counters.commands, "ok");
+    // The shared result's text, between this request's own fields: the
+    // same bytes as serialize(withId({type, command, data}, id)).
+    hub.send(
+      socket,
+      `{"type":"result","command":${
+        JSON.stringify(command)
+      },"data":${data.text}${
+        id === undefined ? "" : `,"id":${JSON.stringify(id)}`
+      }}`,
+    );
+  }
+
+  /** Answers `server_busy` (counted). */
+  #busy(
+    socket: WebSocket,
+    command: string,
+    id: WebSocketMessageId | undefined,
+    why: string,
+  ): void {
+    this.#counters.count(this.#counters.commands, "server_busy");
+    this.#hub.send(
+      socket,
+      errorMessage("server_busy", `Cannot run ${command}: ${why}`, {
+        id,
+        command,
+      }),
+    );
+  }
+
+  /**
+   * A result's JSON text and UTF-8 length, computed once per result object
+   * (identical commands in flight together share one result).
+   */
+  #serialized(value: unknown): Serialized {
+    const cacheable = typeof value === "object" && value !== null;
+    const cached = cacheable ? this.#texts.get(value) : undefined;
+    if (cached !== undefined) return cached;
+    const text = value === undefined ? "null" : serialize(value as object);
+    const data = { text, bytes: utf8Length(text) };
+    if (cacheable) this.#texts.set(value, data);
+    return data;
   }
 
   #commandError(

@@ -509,6 +509,13 @@ class FrameBoundary {
 const DOWN_BUFFER = 32 * 1024;
 const UP_BUFFER = 8 * 1024;
 
+/**
+ * Bytes to read (and discard) at most after a close frame: enough for a
+ * client to finish sending a message a few MiB over the limit and read its
+ * 1009; one still pushing a huge frame after that is cut off.
+ */
+const DRAIN_BYTES = 8 * 1024 * 1024;
+
 /** Milliseconds to keep reading (and discarding) after a close frame. */
 const DRAIN_MS = 1000;
 
@@ -523,7 +530,13 @@ async function drainThenClose(conn: Deno.Conn, ms: number): Promise<void> {
   } catch { /* gone */ }
   const timer = setTimeout(() => closeQuietly(conn), ms);
   const buf = new Uint8Array(64 * 1024);
-  while ((await conn.read(buf).catch(() => null)) !== null) { /* discard */ }
+  // Bounded in bytes too: a client still pushing a huge frame is cut off.
+  let left = DRAIN_BYTES;
+  while (left > 0) {
+    const n = await conn.read(buf).catch(() => null);
+    if (n === null) break;
+    left -= n;
+  }
   clearTimeout(timer);
   closeQuietly(conn);
 }
