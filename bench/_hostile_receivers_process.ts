@@ -99,6 +99,7 @@ if (import.meta.main) {
     }, { once: true });
     ws.addEventListener("message", (event) => {
       const text = event.data as string;
+      if (text.startsWith('{"type":"welcome"')) return; // the server's hello
       if (answers > 0) {
         if (!text.includes('"subscription"')) {
           clearTimeout(timer);

@@ -146,6 +146,7 @@ export class ReceiverPool {
           type?: string;
           status?: string;
         };
+        if (answer.type === "welcome") return; // the server's hello
         if (answer.type !== "subscription" || answer.status !== "success") {
           clearTimeout(timer);
           reject(

@@ -13,6 +13,7 @@ async function stack(options: {
   maxPendingPerAddress?: number;
   maxPending?: number;
   maxMessageBytes?: number;
+  penaltyMs?: number;
 } = {}) {
   const dir = await Deno.makeTempDir();
   const path = `${dir}/inner.sock`;
@@ -269,7 +270,8 @@ Deno.test("GuardedListener passes WebSocket messages both ways", async () => {
 });
 
 Deno.test("GuardedListener closes with 1009 on the first oversized message of any kind", async () => {
-  await using s = await stack({ maxMessageBytes: 1000 });
+  // No penalty here: the test's clients all come from 127.0.0.1.
+  await using s = await stack({ maxMessageBytes: 1000, penaltyMs: 0 });
   for (const big of [new Uint8Array(5_000_000), "x".repeat(1001)]) {
     const ws = await openWs(s.port);
     const code = closed(ws);
@@ -382,4 +384,18 @@ Deno.test({
     const stderr = await new Response(child.stderr).text();
     assert.equal(status.code, 0, stderr);
   },
+});
+
+Deno.test("GuardedListener refuses an address for a while after it sent an oversized message", async () => {
+  await using s = await stack({ maxMessageBytes: 1000, penaltyMs: 60_000 });
+  const ws = await openWs(s.port);
+  const code = closed(ws);
+  const rejected = s.nextRejection("message_too_large");
+  ws.send("x".repeat(1001));
+  await rejected;
+  assert.equal(await code, 1009);
+  // The same address again: closed at once, before any handshake.
+  const penalized = s.nextRejection("penalized");
+  await assert.rejects(openWs(s.port));
+  await penalized;
 });

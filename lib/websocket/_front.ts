@@ -102,6 +102,7 @@ export class ServerFront {
         maxDescriptors: soft === Infinity
           ? 1 << 30
           : Math.max(16, soft - HEADROOM),
+        exempt: (peer) => config.trustProxy.has(peer),
         onReject: (reason) => host.rejected(reason),
         onAcceptError: (error) => host.report("accept", error),
       });

@@ -41,7 +41,8 @@ export type ListenerRejection =
   | "too_many_pending_per_address"
   | "upstream_unavailable"
   | "message_too_large"
-  | "protocol_error";
+  | "protocol_error"
+  | "penalized";
 
 /** Options of {@linkcode GuardedListener}. */
 export interface GuardedListenerOptions {
@@ -85,6 +86,13 @@ export interface GuardedListenerOptions {
   maxDescriptors?: number;
   /** Largest WebSocket message from a client, in bytes. Default 65 536. */
   maxMessageBytes?: number;
+  /**
+   * Milliseconds an address that sent an oversized or invalid frame is
+   * refused afterwards (0: never). Default 10 000.
+   */
+  penaltyMs?: number;
+  /** Addresses never refused that way (trusted proxies: they carry many clients). */
+  exempt?: (peer: string) => boolean;
   /** Milliseconds to wait after a failed `accept()`. Default 100. */
   acceptBackoffMs?: number;
   /** Told about every connection closed by the front (for metrics and logs). */
@@ -177,16 +185,24 @@ export class GuardedListener {
   #options: Required<
     Omit<
       GuardedListenerOptions,
-      "onReject" | "onAcceptError" | "tls" | "peerSecret" | "reusePort"
+      | "onReject"
+      | "onAcceptError"
+      | "tls"
+      | "peerSecret"
+      | "reusePort"
+      | "exempt"
     >
   >;
   #peerPrefix: string;
   #onReject: (reason: ListenerRejection, peer: string) => void;
   #onAcceptError: (error: unknown) => void;
+  #exempt: (peer: string) => boolean;
   #pending = 0;
   #pendingByPeer = new Map<string, number>();
   #open = new Set<Deno.Conn>();
   #acceptErrors = 0;
+  /** Addresses refused until a time (ms), after an oversized or bad frame. */
+  #penalties = new Map<string, number>();
   #closed = false;
   #loop: Promise<void>;
 
@@ -203,9 +219,11 @@ export class GuardedListener {
       maxMessageBytes: options.maxMessageBytes ?? 65_536,
       maxDescriptors: options.maxDescriptors ?? 4096,
       acceptBackoffMs: options.acceptBackoffMs ?? 100,
+      penaltyMs: options.penaltyMs ?? PENALTY_MS,
     };
     this.#onReject = options.onReject ?? (() => {});
     this.#onAcceptError = options.onAcceptError ?? (() => {});
+    this.#exempt = options.exempt ?? (() => false);
     this.#peerPrefix = options.peerSecret === undefined
       ? ""
       : `${options.peerSecret} `;
@@ -251,6 +269,30 @@ export class GuardedListener {
     return this.close();
   }
 
+  /**
+   * An address that just sent an oversized or invalid frame may not connect
+   * again for a while (its next connections are closed at once), so that a
+   * client cannot make the server read huge frames in a loop.
+   */
+  #penalize(peer: string): void {
+    if (this.#options.penaltyMs <= 0 || this.#exempt(peer)) return;
+    const penalties = this.#penalties;
+    penalties.delete(peer);
+    penalties.set(peer, Date.now() + this.#options.penaltyMs);
+    if (penalties.size > MAX_PENALTIES) {
+      const oldest = penalties.keys().next().value;
+      if (oldest !== undefined) penalties.delete(oldest);
+    }
+  }
+
+  #penalized(peer: string): boolean {
+    const until = this.#penalties.get(peer);
+    if (until === undefined) return false;
+    if (Date.now() < until) return true;
+    this.#penalties.delete(peer);
+    return false;
+  }
+
   /** Descriptors held: pending connections, and three per forwarded one. */
   #descriptors(): number {
     return this.#pending + 3 * (this.#open.size - this.#pending);
@@ -275,6 +317,10 @@ export class GuardedListener {
   async #handle(conn: Deno.Conn): Promise<void> {
     const peer = (conn.remoteAddr as Deno.NetAddr).hostname;
     const o = this.#options;
+    if (this.#penalized(peer)) {
+      this.#onReject("penalized", peer);
+      return closeQuietly(conn);
+    }
     if (this.#descriptors() + 1 > o.maxDescriptors) {
       this.#onReject("too_many_connections", peer);
       return closeQuietly(conn);
@@ -410,6 +456,7 @@ export class GuardedListener {
               tooBig ? "message_too_large" : "protocol_error",
               peer,
             );
+            this.#penalize(peer);
             stop = true;
             draining = true;
             closeQuietly(upstream);
@@ -504,6 +551,11 @@ class FrameBoundary {
     }
   }
 }
+
+/** How long an address that sent an oversized or invalid frame is refused. */
+const PENALTY_MS = 10_000;
+/** Addresses remembered for that at most (the oldest forgotten first). */
+const MAX_PENALTIES = 10_000;
 
 /** Bytes read at once from the server (its messages) and from a client (small requests). */
 const DOWN_BUFFER = 32 * 1024;
