@@ -222,3 +222,30 @@ export function connectNats(
 ): Promise<NatsLink> {
   return NatsLink.connect(servers, options);
 }
+
+/**
+ * Waits `ms`, or less: until the link reconnects or `signal` aborts (a
+ * retry loop's pause).
+ */
+export async function pauseUntilReconnect(
+  link: Pick<LinkInternals, "nextReconnect">,
+  ms: number,
+  signal: AbortSignal,
+): Promise<void> {
+  const stop = new AbortController();
+  const onAbort = () => stop.abort();
+  signal.addEventListener("abort", onAbort, { once: true });
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    await Promise.race([
+      link.nextReconnect(stop.signal),
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+    stop.abort();
+    signal.removeEventListener("abort", onAbort);
+  }
+}

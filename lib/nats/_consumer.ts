@@ -20,6 +20,7 @@ import {
   type LinkInternals,
   linkInternals,
   type NatsLink,
+  pauseUntilReconnect,
 } from "./_connection.ts";
 import { FeedCursorError, NatsFeedError } from "./_errors.ts";
 import { errorText } from "./_publisher.ts";
@@ -374,21 +375,6 @@ export class NatsFeedSource implements AsyncIterable<FeedEvent> {
   }
 
   async #pause(ms: number): Promise<void> {
-    const stop = new AbortController();
-    const onAbort = () => stop.abort();
-    this.#abort.signal.addEventListener("abort", onAbort, { once: true });
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    try {
-      await Promise.race([
-        this.#link.nextReconnect(stop.signal),
-        new Promise<void>((resolve) => {
-          timer = setTimeout(resolve, ms);
-        }),
-      ]);
-    } finally {
-      clearTimeout(timer);
-      stop.abort();
-      this.#abort.signal.removeEventListener("abort", onAbort);
-    }
+    await pauseUntilReconnect(this.#link, ms, this.#abort.signal);
   }
 }

@@ -21,6 +21,7 @@ import {
   type LinkInternals,
   linkInternals,
   type NatsLink,
+  pauseUntilReconnect,
 } from "./_connection.ts";
 import { NatsFeedError } from "./_errors.ts";
 import {
@@ -468,22 +469,7 @@ export class NatsFeedPublisher {
 
   /** Waits `ms`, or less: until a reconnect or close. */
   async #pause(ms: number): Promise<void> {
-    const stop = new AbortController();
-    const onAbort = () => stop.abort();
-    this.#abort.signal.addEventListener("abort", onAbort, { once: true });
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    try {
-      await Promise.race([
-        this.#link.nextReconnect(stop.signal),
-        new Promise<void>((resolve) => {
-          timer = setTimeout(resolve, ms);
-        }),
-      ]);
-    } finally {
-      clearTimeout(timer);
-      stop.abort();
-      this.#abort.signal.removeEventListener("abort", onAbort);
-    }
+    await pauseUntilReconnect(this.#link, ms, this.#abort.signal);
   }
 }
 
