@@ -17,10 +17,8 @@ import {
   WebSocketRequestError,
   type WebSocketServerMessage,
 } from "../lib/websocket/mod.ts";
-import {
-  parseClientMessage,
-  ServerMessageSchema,
-} from "../lib/websocket/_protocol.ts";
+import { parseClientMessage } from "../lib/websocket/_protocol.ts";
+import { ServerMessageSchema } from "../lib/websocket/_schemas.ts";
 import { collect } from "./_ws_collect.ts";
 import { open, stubServer, type TestSocket } from "./_ws_hardening_helpers.ts";
 import { nodeServer, startNode } from "./_ws_stack.ts";

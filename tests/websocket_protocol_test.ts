@@ -4,15 +4,7 @@ import type {
   DecodedTransaction,
 } from "../lib/encoding/types.ts";
 import {
-  assetEvents,
-  assetEventType,
-  AssetMessageSchema,
-  blockData,
-  blockDataFromRpc,
-  BlockMessageSchema,
   errorMessage,
-  ErrorMessageSchema,
-  mempoolData,
   normalizeTopic,
   parseClientMessage,
   parseServerMessage,
@@ -20,11 +12,23 @@ import {
   PROTOCOL_REVISION,
   sanitizeNodeMessage,
   SERVER_FEATURES,
-  ServerMessageSchema,
   subscriptionMessage,
-  transactionData,
   welcomeMessage,
 } from "../lib/websocket/_protocol.ts";
+import {
+  AssetMessageSchema,
+  BlockMessageSchema,
+  ErrorMessageSchema,
+  ServerMessageSchema,
+} from "../lib/websocket/_schemas.ts";
+import {
+  assetEvents,
+  assetEventType,
+  blockData,
+  blockDataFromRpc,
+  mempoolData,
+  transactionData,
+} from "../lib/websocket/_event_data.ts";
 import {
   DEFAULT_ALLOWED_COMMANDS,
   DENIED_COMMANDS,

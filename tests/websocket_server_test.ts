@@ -18,7 +18,7 @@ import {
   type WebSocketServerRpc,
   type WebSocketServerZmq,
 } from "../lib/websocket/mod.ts";
-import { ServerMessageSchema } from "../lib/websocket/_protocol.ts";
+import { ServerMessageSchema } from "../lib/websocket/_schemas.ts";
 import {
   FakeZmq,
   type Harness as SharedHarness,

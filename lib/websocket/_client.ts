@@ -15,7 +15,6 @@ import {
 } from "../errors.ts";
 import {
   errorText,
-  FilterSchema,
   normalizeTopic,
   parseServerMessage,
   secondsOption,
@@ -24,6 +23,7 @@ import {
   tokenProblem,
   WEBSOCKET_PROTOCOL,
 } from "./_protocol.ts";
+import { FilterSchema } from "./_schemas.ts";
 import type {
   AssetEventData,
   AssetMessage,

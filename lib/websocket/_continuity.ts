@@ -15,7 +15,7 @@ import { decodeBlock } from "../encoding/_decode.ts";
 import type { DecodedBlock } from "../encoding/types.ts";
 import type { Network } from "../network.ts";
 import type { ZMQNotification } from "../zmq/types.ts";
-import { blockDataFromRpc } from "./_protocol.ts";
+import { blockDataFromRpc } from "./_event_data.ts";
 import type {
   BlockData,
   BlockPointer,

@@ -23,7 +23,7 @@ import {
   mempoolData,
   outputAddresses,
   transactionData,
-} from "./_protocol.ts";
+} from "./_event_data.ts";
 import type { ServerCounters } from "./_server_metrics.ts";
 import type {
   WebSocketBroadcastMatch,

@@ -7,11 +7,8 @@
  */
 
 import { createHash, timingSafeEqual } from "node:crypto";
-import {
-  MessageIdSchema,
-  TOKEN_PROTOCOL_PREFIX,
-  WEBSOCKET_PROTOCOL,
-} from "./_protocol.ts";
+import { TOKEN_PROTOCOL_PREFIX, WEBSOCKET_PROTOCOL } from "./_protocol.ts";
+import { MessageIdSchema } from "./_schemas.ts";
 
 /** The subprotocols a request offers, in order. */
 export function offeredProtocols(request: Request): string[] {
