@@ -28,8 +28,8 @@ export {
   type RpcErrorOptions,
   TimeoutError,
 } from "./lib/errors.ts";
+export { EvrmoreWebSocketClient } from "./lib/websocket/_client.ts";
 export {
-  EvrmoreWebSocketClient,
   type EvrmoreWebSocketClientOptions,
   type WebSocketClientState,
   WebSocketRequestError,
@@ -37,7 +37,7 @@ export {
   type WebSocketRequestOptions,
   type WebSocketSubscribeOptions,
   type WebSocketUnsubscribeOptions,
-} from "./lib/websocket/_client.ts";
+} from "./lib/websocket/_client_options.ts";
 export type {
   AssetEventData,
   AssetEventType,

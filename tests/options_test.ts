@@ -3,7 +3,7 @@ import { checkOptions, editDistance, suggestOption } from "../lib/_options.ts";
 import {
   CLIENT_OPTION_KEYS,
   type EvrmoreWebSocketClientOptions,
-} from "../lib/websocket/_client.ts";
+} from "../lib/websocket/_client_options.ts";
 import {
   type EvrmoreWebSocketServerOptions,
   SERVER_OPTION_KEYS,

@@ -127,10 +127,12 @@ Deno.test("EvrmoreWebSocketClient has the documented defaults", () => {
 });
 
 Deno.test("EvrmoreWebSocketClient uses no Deno-only API (runs in browsers)", () => {
-  const source = Deno.readTextFileSync(
-    new URL("../lib/websocket/_client.ts", import.meta.url),
-  );
-  assert.ok(!/\bDeno\./.test(source));
+  for (const file of ["_client.ts", "_client_options.ts", "_schemas.ts"]) {
+    const source = Deno.readTextFileSync(
+      new URL(`../lib/websocket/${file}`, import.meta.url),
+    );
+    assert.ok(!/\bDeno\./.test(source), file);
+  }
   const protocol = Deno.readTextFileSync(
     new URL("../lib/websocket/_protocol.ts", import.meta.url),
   );

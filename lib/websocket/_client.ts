@@ -9,7 +9,6 @@
 import {
   ConnectionError,
   EvrmoreError,
-  type EvrmoreErrorOptions,
   RpcError,
   TimeoutError,
 } from "../errors.ts";
@@ -43,225 +42,17 @@ import type {
   WelcomeData,
 } from "./types.ts";
 import { checkOptions } from "../_options.ts";
+import {
+  CLIENT_OPTION_KEYS,
+  type EvrmoreWebSocketClientOptions,
+  type WebSocketClientState,
+  WebSocketRequestError,
+  type WebSocketRequestOptions,
+  type WebSocketSubscribeOptions,
+  type WebSocketUnsubscribeOptions,
+} from "./_client_options.ts";
 
 /** The options {@linkcode EvrmoreWebSocketClient} reads (unknown ones throw). */
-export const CLIENT_OPTION_KEYS: readonly string[] = [
-  "uri",
-  "pingInterval",
-  "pingTimeout",
-  "reconnect",
-  "reconnectDelay",
-  "maxReconnectDelay",
-  "maxReconnectAttempts",
-  "requestTimeout",
-  "maxQueueSize",
-  "onError",
-  "welcomeTimeout",
-  "token",
-];
-
-/**
- * Options of {@linkcode EvrmoreWebSocketClient}.
- *
- * @example
- * ```ts
- * import type { EvrmoreWebSocketClientOptions } from "@evrmore/rpc";
- *
- * const options: EvrmoreWebSocketClientOptions = {
- *   uri: "ws://example.com:8765",
- *   pingInterval: 30,
- *   pingTimeout: 10,
- *   maxReconnectAttempts: 10,
- *   token: "change-me-to-a-long-random-token",
- * };
- * console.log(options.uri);
- * ```
- */
-export interface EvrmoreWebSocketClientOptions {
-  /** The server's URI (default `"ws://localhost:8765"`). */
-  uri?: string;
-  /**
-   * Seconds between the client's `{"action":"ping"}` messages (default 20);
-   * `0` or `null` turns the client heartbeat off.
-   */
-  pingInterval?: number | null;
-  /**
-   * Seconds to wait for any message after a ping (default 20); when none
-   * comes the connection counts as dropped (and is reconnected). `0` or
-   * `null` never gives up.
-   */
-  pingTimeout?: number | null;
-  /** Reconnect when the connection drops (default `true`). */
-  reconnect?: boolean;
-  /** First reconnection delay in ms (default 500); doubles per failed attempt, with jitter. */
-  reconnectDelay?: number;
-  /** Longest reconnection delay in ms (default 30000). */
-  maxReconnectDelay?: number;
-  /** Attempts before giving up (default `Infinity`). */
-  maxReconnectAttempts?: number;
-  /** How long `subscribe`, `unsubscribe` and `command` wait for the answer, in ms (default 30000). */
-  requestTimeout?: number;
-  /**
-   * Messages kept for `receive()` (default 1000); when full the oldest is
-   * dropped and counted in `droppedMessages`.
-   */
-  maxQueueSize?: number;
-  /** Receives errors that reach no caller (malformed messages, failing handlers). Default: ignored. */
-  onError?: (error: Error) => void;
-  /**
-   * How long, in ms, to wait for the server's `welcome` (default 1000).
-   * Servers that speak only the design document send none and do not answer
-   * `subscribe`; see {@linkcode EvrmoreWebSocketClient} for how the client
-   * tells them apart.
-   */
-  welcomeTimeout?: number;
-  /**
-   * The server's `authToken`, when it has one. Sent the way browsers can:
-   * as the WebSocket subprotocol `evrmore.token.<token>` (next to
-   * `evrmore`, which the server echoes), so it never appears in the URI.
-   * 1 to 1024 characters from ``A-Z a-z 0-9 !#$%&'*+-.^_`|~``.
-   */
-  token?: string;
-}
-
-/**
- * Options of {@linkcode EvrmoreWebSocketClient.command} and friends.
- *
- * @example
- * ```ts
- * import type { WebSocketRequestOptions } from "@evrmore/rpc";
- *
- * const options: WebSocketRequestOptions = { timeout: 5000 };
- * console.log(options.timeout); // 5000
- * ```
- */
-export interface WebSocketRequestOptions {
-  /** Stops waiting for the answer. */
-  signal?: AbortSignal;
-  /** How long to wait for the answer, in ms (default: the client's `requestTimeout`). */
-  timeout?: number;
-}
-
-/**
- * Options of {@linkcode EvrmoreWebSocketClient.subscribe}.
- *
- * @example Resume the blocks after the last one seen
- * ```ts
- * import type { WebSocketSubscribeOptions } from "@evrmore/rpc";
- *
- * const options: WebSocketSubscribeOptions = { since: 1234, timeout: 5000 };
- * console.log(options.since); // 1234
- * ```
- */
-export interface WebSocketSubscribeOptions extends WebSocketRequestOptions {
-  /**
-   * `blocks` only: the height or hash of the last block already had. The
-   * server replays the blocks after it before the live ones (it answers
-   * `unknown_cursor` or `cursor_too_old` when it cannot). After a
-   * reconnection the client resumes on its own from the last block it
-   * received (or from this cursor when none came).
-   */
-  since?: number | string;
-  /**
-   * `assets` and `transactions` only: receive only the matching events
-   * (`{asset: "NAME"}`, `{address: "..."}`). Each filter is a subscription
-   * of its own, remembered and subscribed again after a reconnection; an
-   * unfiltered subscription to the same topic still receives everything.
-   */
-  filter?: WebSocketFilter;
-}
-
-/**
- * Options of {@linkcode EvrmoreWebSocketClient.unsubscribe}.
- *
- * @example Drop one filter, keep the others
- * ```ts
- * import type { WebSocketUnsubscribeOptions } from "@evrmore/rpc";
- *
- * const options: WebSocketUnsubscribeOptions = { filter: { asset: "MYASSET" } };
- * console.log(JSON.stringify(options.filter)); // {"asset":"MYASSET"}
- * ```
- */
-export interface WebSocketUnsubscribeOptions extends WebSocketRequestOptions {
-  /**
-   * Remove only this filter of the topic; without it, the whole topic is
-   * unsubscribed (its filters too).
-   */
-  filter?: WebSocketFilter;
-}
-
-/**
- * Options of {@linkcode WebSocketRequestError}.
- *
- * @example
- * ```ts
- * import { WebSocketRequestError, type WebSocketRequestErrorOptions } from "@evrmore/rpc";
- *
- * const options: WebSocketRequestErrorOptions = { code: "unknown_topic" };
- * console.log(new WebSocketRequestError("Cannot subscribe: unknown topic", options).code);
- * ```
- */
-export interface WebSocketRequestErrorOptions extends EvrmoreErrorOptions {
-  /** The server's error code (`"unknown_topic"`, `"command_not_allowed"`, ...). */
-  code: string;
-  /** The command that was refused, for commands. */
-  command?: string;
-}
-
-/**
- * The server refused a request for a reason of its own (an unknown topic, a
- * command that is not allowed, bad parameters). Errors of the node itself
- * are {@linkcode RpcError}s.
- *
- * @example
- * ```ts
- * import { WebSocketRequestError } from "@evrmore/rpc";
- *
- * const error = new WebSocketRequestError("Cannot run stop: not an allowed command", {
- *   code: "command_not_allowed",
- *   command: "stop",
- * });
- * console.log(error.code); // "command_not_allowed"
- * ```
- */
-export class WebSocketRequestError extends EvrmoreError {
-  /** The server's error code. */
-  readonly code: string;
-  /** The command, for command errors. */
-  readonly command: string | undefined;
-
-  /**
-   * Creates the error.
-   *
-   * @param message What was refused and why.
-   * @param options The server's code, and the command.
-   */
-  constructor(message: string, options: WebSocketRequestErrorOptions) {
-    super(message, options);
-    this.name = "WebSocketRequestError";
-    this.code = options.code;
-    this.command = options.command;
-  }
-}
-
-/**
- * Where the connection of an {@linkcode EvrmoreWebSocketClient} stands.
- *
- * @example
- * ```ts
- * import { EvrmoreWebSocketClient, type WebSocketClientState } from "@evrmore/rpc";
- *
- * const state: WebSocketClientState = new EvrmoreWebSocketClient().state;
- * console.log(state); // "idle"
- * ```
- */
-export type WebSocketClientState =
-  | "idle"
-  | "connecting"
-  | "open"
-  | "reconnecting"
-  | "closed";
-
 interface Pending {
   kind: "subscribe" | "unsubscribe" | "command";
   key: string;
@@ -312,7 +103,9 @@ const CLOSED = 3;
  *
  * @example Print new blocks and transactions
  * ```ts ignore
- * import { EvrmoreWebSocketClient } from "@evrmore/rpc/client";
+ * import {
+  EvrmoreWebSocketClient,
+} from "@evrmore/rpc/client";
  *
  * await using client = new EvrmoreWebSocketClient({ uri: "ws://localhost:8765" });
  * await client.connect();
@@ -329,7 +122,9 @@ const CLOSED = 3;
  *
  * @example Run a command
  * ```ts ignore
- * import { EvrmoreWebSocketClient } from "@evrmore/rpc/client";
+ * import {
+  EvrmoreWebSocketClient,
+} from "@evrmore/rpc/client";
  *
  * await using client = new EvrmoreWebSocketClient();
  * await client.connect();
@@ -339,7 +134,9 @@ const CLOSED = 3;
  *
  * @example Create a client without connecting
  * ```ts
- * import { EvrmoreWebSocketClient } from "@evrmore/rpc";
+ * import {
+  EvrmoreWebSocketClient,
+} from "@evrmore/rpc";
  *
  * const client = new EvrmoreWebSocketClient({ uri: "ws://127.0.0.1:8765", pingInterval: 30 });
  * console.log(client.uri, client.state); // "ws://127.0.0.1:8765" "idle"
@@ -612,7 +409,9 @@ export class EvrmoreWebSocketClient<
    *
    * @example Resume from a block height
    * ```ts ignore
-   * import { EvrmoreWebSocketClient } from "@evrmore/rpc/client";
+   * import {
+  EvrmoreWebSocketClient,
+} from "@evrmore/rpc/client";
    *
    * await using client = new EvrmoreWebSocketClient({ uri: "ws://localhost:8765" });
    * await client.connect();
@@ -621,7 +420,9 @@ export class EvrmoreWebSocketClient<
    *
    * @example Only one asset's events, and the payments to one address
    * ```ts ignore
-   * import { EvrmoreWebSocketClient } from "@evrmore/rpc/client";
+   * import {
+  EvrmoreWebSocketClient,
+} from "@evrmore/rpc/client";
    *
    * await using client = new EvrmoreWebSocketClient({ uri: "ws://localhost:8765" });
    * await client.connect();
@@ -844,7 +645,10 @@ export class EvrmoreWebSocketClient<
    *
    * @example Count blocks in a subclass
    * ```ts ignore
-   * import { type BlockData, EvrmoreWebSocketClient } from "@evrmore/rpc/client";
+   * import {
+  type BlockData,
+  EvrmoreWebSocketClient,
+} from "@evrmore/rpc/client";
    *
    * class Counter extends EvrmoreWebSocketClient {
    *   blocks = 0;
@@ -896,7 +700,10 @@ export class EvrmoreWebSocketClient<
    *
    * @example Forget the blocks a reorg replaced
    * ```ts
-   * import { EvrmoreWebSocketClient, type ReorgData } from "@evrmore/rpc";
+   * import {
+  EvrmoreWebSocketClient,
+  type ReorgData,
+} from "@evrmore/rpc";
    *
    * class Indexer extends EvrmoreWebSocketClient {
    *   blocks = new Map<number, string>();

@@ -5,8 +5,8 @@
  * @module
  */
 
+export { EvrmoreWebSocketClient } from "./_client.ts";
 export {
-  EvrmoreWebSocketClient,
   type EvrmoreWebSocketClientOptions,
   type WebSocketClientState,
   WebSocketRequestError,
@@ -14,7 +14,7 @@ export {
   type WebSocketRequestOptions,
   type WebSocketSubscribeOptions,
   type WebSocketUnsubscribeOptions,
-} from "./_client.ts";
+} from "./_client_options.ts";
 export type {
   AssetEventData,
   AssetEventType,

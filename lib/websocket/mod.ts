@@ -42,8 +42,8 @@ export {
   type WebSocketServerZmqEvents,
 } from "./_server.ts";
 export { DEFAULT_ALLOWED_COMMANDS, DENIED_COMMANDS } from "./_commands.ts";
+export { EvrmoreWebSocketClient } from "./_client.ts";
 export {
-  EvrmoreWebSocketClient,
   type EvrmoreWebSocketClientOptions,
   type WebSocketClientState,
   WebSocketRequestError,
@@ -51,7 +51,7 @@ export {
   type WebSocketRequestOptions,
   type WebSocketSubscribeOptions,
   type WebSocketUnsubscribeOptions,
-} from "./_client.ts";
+} from "./_client_options.ts";
 export type {
   AssetEventData,
   AssetEventType,
