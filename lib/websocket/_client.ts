@@ -52,7 +52,6 @@ import {
   type WebSocketUnsubscribeOptions,
 } from "./_client_options.ts";
 
-/** The options {@linkcode EvrmoreWebSocketClient} reads (unknown ones throw). */
 interface Pending {
   kind: "subscribe" | "unsubscribe" | "command";
   key: string;
@@ -103,9 +102,7 @@ const CLOSED = 3;
  *
  * @example Print new blocks and transactions
  * ```ts ignore
- * import {
-  EvrmoreWebSocketClient,
-} from "@evrmore/rpc/client";
+ * import { EvrmoreWebSocketClient } from "@evrmore/rpc/client";
  *
  * await using client = new EvrmoreWebSocketClient({ uri: "ws://localhost:8765" });
  * await client.connect();
@@ -122,9 +119,7 @@ const CLOSED = 3;
  *
  * @example Run a command
  * ```ts ignore
- * import {
-  EvrmoreWebSocketClient,
-} from "@evrmore/rpc/client";
+ * import { EvrmoreWebSocketClient } from "@evrmore/rpc/client";
  *
  * await using client = new EvrmoreWebSocketClient();
  * await client.connect();
@@ -134,9 +129,7 @@ const CLOSED = 3;
  *
  * @example Create a client without connecting
  * ```ts
- * import {
-  EvrmoreWebSocketClient,
-} from "@evrmore/rpc";
+ * import { EvrmoreWebSocketClient } from "@evrmore/rpc";
  *
  * const client = new EvrmoreWebSocketClient({ uri: "ws://127.0.0.1:8765", pingInterval: 30 });
  * console.log(client.uri, client.state); // "ws://127.0.0.1:8765" "idle"
@@ -409,9 +402,7 @@ export class EvrmoreWebSocketClient<
    *
    * @example Resume from a block height
    * ```ts ignore
-   * import {
-  EvrmoreWebSocketClient,
-} from "@evrmore/rpc/client";
+   * import { EvrmoreWebSocketClient } from "@evrmore/rpc/client";
    *
    * await using client = new EvrmoreWebSocketClient({ uri: "ws://localhost:8765" });
    * await client.connect();
@@ -420,9 +411,7 @@ export class EvrmoreWebSocketClient<
    *
    * @example Only one asset's events, and the payments to one address
    * ```ts ignore
-   * import {
-  EvrmoreWebSocketClient,
-} from "@evrmore/rpc/client";
+   * import { EvrmoreWebSocketClient } from "@evrmore/rpc/client";
    *
    * await using client = new EvrmoreWebSocketClient({ uri: "ws://localhost:8765" });
    * await client.connect();
@@ -645,10 +634,7 @@ export class EvrmoreWebSocketClient<
    *
    * @example Count blocks in a subclass
    * ```ts ignore
-   * import {
-  type BlockData,
-  EvrmoreWebSocketClient,
-} from "@evrmore/rpc/client";
+   * import { type BlockData, EvrmoreWebSocketClient } from "@evrmore/rpc/client";
    *
    * class Counter extends EvrmoreWebSocketClient {
    *   blocks = 0;
@@ -700,10 +686,7 @@ export class EvrmoreWebSocketClient<
    *
    * @example Forget the blocks a reorg replaced
    * ```ts
-   * import {
-  EvrmoreWebSocketClient,
-  type ReorgData,
-} from "@evrmore/rpc";
+   * import { EvrmoreWebSocketClient, type ReorgData } from "@evrmore/rpc";
    *
    * class Indexer extends EvrmoreWebSocketClient {
    *   blocks = new Map<number, string>();

@@ -10,6 +10,7 @@
 import { EvrmoreError, type EvrmoreErrorOptions } from "../errors.ts";
 import type { WebSocketFilter } from "./types.ts";
 
+/** The options {@linkcode EvrmoreWebSocketClient} reads (unknown ones throw). */
 export const CLIENT_OPTION_KEYS: readonly string[] = [
   "uri",
   "pingInterval",
@@ -30,9 +31,7 @@ export const CLIENT_OPTION_KEYS: readonly string[] = [
  *
  * @example
  * ```ts
- * import type {
-  EvrmoreWebSocketClientOptions,
-} from "@evrmore/rpc";
+ * import type { EvrmoreWebSocketClientOptions } from "@evrmore/rpc";
  *
  * const options: EvrmoreWebSocketClientOptions = {
  *   uri: "ws://example.com:8765",
@@ -96,9 +95,7 @@ export interface EvrmoreWebSocketClientOptions {
  *
  * @example
  * ```ts
- * import type {
-  WebSocketRequestOptions,
-} from "@evrmore/rpc";
+ * import type { WebSocketRequestOptions } from "@evrmore/rpc";
  *
  * const options: WebSocketRequestOptions = { timeout: 5000 };
  * console.log(options.timeout); // 5000
@@ -116,9 +113,7 @@ export interface WebSocketRequestOptions {
  *
  * @example Resume the blocks after the last one seen
  * ```ts
- * import type {
-  WebSocketSubscribeOptions,
-} from "@evrmore/rpc";
+ * import type { WebSocketSubscribeOptions } from "@evrmore/rpc";
  *
  * const options: WebSocketSubscribeOptions = { since: 1234, timeout: 5000 };
  * console.log(options.since); // 1234
@@ -147,9 +142,7 @@ export interface WebSocketSubscribeOptions extends WebSocketRequestOptions {
  *
  * @example Drop one filter, keep the others
  * ```ts
- * import type {
-  WebSocketUnsubscribeOptions,
-} from "@evrmore/rpc";
+ * import type { WebSocketUnsubscribeOptions } from "@evrmore/rpc";
  *
  * const options: WebSocketUnsubscribeOptions = { filter: { asset: "MYASSET" } };
  * console.log(JSON.stringify(options.filter)); // {"asset":"MYASSET"}
@@ -168,10 +161,7 @@ export interface WebSocketUnsubscribeOptions extends WebSocketRequestOptions {
  *
  * @example
  * ```ts
- * import {
-  WebSocketRequestError,
-  type WebSocketRequestErrorOptions,
-} from "@evrmore/rpc";
+ * import { WebSocketRequestError, type WebSocketRequestErrorOptions } from "@evrmore/rpc";
  *
  * const options: WebSocketRequestErrorOptions = { code: "unknown_topic" };
  * console.log(new WebSocketRequestError("Cannot subscribe: unknown topic", options).code);
@@ -191,9 +181,7 @@ export interface WebSocketRequestErrorOptions extends EvrmoreErrorOptions {
  *
  * @example
  * ```ts
- * import {
-  WebSocketRequestError,
-} from "@evrmore/rpc";
+ * import { WebSocketRequestError } from "@evrmore/rpc";
  *
  * const error = new WebSocketRequestError("Cannot run stop: not an allowed command", {
  *   code: "command_not_allowed",
@@ -227,10 +215,7 @@ export class WebSocketRequestError extends EvrmoreError {
  *
  * @example
  * ```ts
- * import {
-  EvrmoreWebSocketClient,
-  type WebSocketClientState,
-} from "@evrmore/rpc";
+ * import { EvrmoreWebSocketClient, type WebSocketClientState } from "@evrmore/rpc";
  *
  * const state: WebSocketClientState = new EvrmoreWebSocketClient().state;
  * console.log(state); // "idle"
