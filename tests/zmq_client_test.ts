@@ -3,19 +3,18 @@ import {
   EvrmoreZMQClient,
   ZMQ_TOPICS,
   type ZMQEventMap,
-  type ZMQEventName,
   type ZMQNotification,
   type ZMQTopic,
 } from "../lib/zmq/mod.ts";
 import { DecodeError, EvrmoreError, TimeoutError } from "../lib/errors.ts";
 import { SequenceTracker } from "../lib/zmq/_sequence.ts";
 import type { XPublisher } from "zeromq";
+import { DEADLINE, nextEvent, withDeadline } from "./_zmq_events.ts";
 
 const FIXTURES = new URL(
   "../../shared/fixtures/evrmore-regtest/",
   import.meta.url,
 );
-const DEADLINE = 30_000;
 
 interface CapturedMessage {
   t: number;
@@ -44,44 +43,6 @@ function seqFrame(sequence: number): Uint8Array {
 }
 
 const HASH = new Uint8Array(32).fill(0xab);
-
-/** Rejects when `promise` has not settled within `ms`; always clears its timer. */
-async function withDeadline<T>(
-  promise: Promise<T>,
-  what: string,
-  ms = DEADLINE,
-): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new Error(`Timed out after ${ms} ms waiting for ${what}`)),
-      ms,
-    );
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/** The next `event` the client emits that matches `accept`. */
-function nextEvent<K extends ZMQEventName>(
-  client: EvrmoreZMQClient,
-  event: K,
-  accept: (value: ZMQEventMap[K]) => boolean = () => true,
-): Promise<ZMQEventMap[K]> {
-  let unsubscribe = () => {};
-  const promise = new Promise<ZMQEventMap[K]>((resolve) => {
-    unsubscribe = client.on(event, (value) => {
-      if (accept(value)) {
-        unsubscribe();
-        resolve(value);
-      }
-    });
-  });
-  return withDeadline(promise, `"${event}"`).finally(() => unsubscribe());
-}
 
 /** Records every value of the given events. */
 function record(client: EvrmoreZMQClient) {

@@ -2,7 +2,6 @@ import assert from "node:assert/strict";
 import {
   EvrmoreZMQClient,
   type EvrmoreZMQClientOptions,
-  type ZMQEventMap,
   type ZMQEventName,
   type ZMQNotification,
 } from "../lib/zmq/mod.ts";
@@ -13,8 +12,8 @@ import {
   RecordReader,
 } from "../lib/zmq/_records.ts";
 import type { XPublisher } from "zeromq";
+import { DEADLINE, nextEvent, withDeadline } from "./_zmq_events.ts";
 
-const DEADLINE = 30_000;
 const HASH = new Uint8Array(32).fill(0xcd);
 const ZMQ_DIR = new URL("../lib/zmq/", import.meta.url);
 const CONFIG = new URL("../deno.json", import.meta.url);
@@ -25,42 +24,6 @@ function seqFrame(sequence: number): Uint8Array {
   const frame = new Uint8Array(4);
   new DataView(frame.buffer).setUint32(0, sequence, true);
   return frame;
-}
-
-async function withDeadline<T>(
-  promise: Promise<T>,
-  what: string,
-  ms = DEADLINE,
-): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new Error(`Timed out after ${ms} ms waiting for ${what}`)),
-      ms,
-    );
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-function nextEvent<K extends ZMQEventName>(
-  client: EvrmoreZMQClient,
-  event: K,
-  accept: (value: ZMQEventMap[K]) => boolean = () => true,
-): Promise<ZMQEventMap[K]> {
-  let unsubscribe = () => {};
-  const promise = new Promise<ZMQEventMap[K]>((resolve) => {
-    unsubscribe = client.on(event, (value) => {
-      if (accept(value)) {
-        unsubscribe();
-        resolve(value);
-      }
-    });
-  });
-  return withDeadline(promise, `"${event}"`).finally(() => unsubscribe());
 }
 
 /** Every event in order, as [name, value]. */
