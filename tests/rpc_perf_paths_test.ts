@@ -10,7 +10,6 @@
 
 import assert from "node:assert/strict";
 import { ConnectionError, TimeoutError } from "../lib/errors.ts";
-import { Semaphore } from "../lib/rpc/_semaphore.ts";
 import {
   clientFor,
   type FixtureRpcServer,
@@ -168,24 +167,6 @@ Deno.test("EvrmoreRPCClient keeps the cap with the free-slot fast path", async (
   assert.ok(server.maxInFlight <= 2, `in flight ${server.maxInFlight} > 2`);
   assert.equal(server.requests, 40);
   await server.close();
-});
-
-Deno.test("Semaphore.tryAcquire() takes only a free slot and never jumps the queue", async () => {
-  const gate = new Semaphore(1);
-  assert.equal(gate.tryAcquire(), true);
-  assert.equal(gate.tryAcquire(), false);
-  const order: string[] = [];
-  const waiting = gate.acquire().then(() => order.push("waiter"));
-  assert.equal(gate.waiting, 1);
-  gate.release(); // handed to the waiter, not freed
-  assert.equal(gate.tryAcquire(), false);
-  await waiting;
-  assert.deepEqual(order, ["waiter"]);
-  assert.equal(gate.active, 1);
-  gate.release();
-  assert.equal(gate.active, 0);
-  assert.equal(gate.tryAcquire(), true);
-  gate.release();
 });
 
 Deno.test("EvrmoreRPCClient.batch() matches a reply out of order by id", async () => {
